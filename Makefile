@@ -1,0 +1,119 @@
+# mxkit: one non-recursive Makefile.
+#   make [all]          build bin/* (or san/bin/* with SANITIZE=1)
+#   make check          install test dependencies if missing, build, run prove -r t/
+#   make check SANITIZE=1   the same with AddressSanitizer + UBSan
+#   make demo           verify the shipped sample mbox offline
+#   make bench          speed against peers (not a test)
+#   make fuzz           libFuzzer targets (clang), a short run over t/fuzz/ corpora
+#   make install        PREFIX=/usr/local DESTDIR=
+
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+PKGS     = openssl ldns libidn2
+
+CC      ?= cc
+CSTD     = -std=c17 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Werror
+OPT     ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+O        = san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+O        = .
+SANFLAGS =
+endif
+OBJ      = $(O)/obj
+BIN      = $(O)/bin
+
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Ilib $(PKG_CFLAGS) -DMXKIT_VERSION='"$(VERSION)"' $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+LIBS_ALL    = $(PKG_LIBS) -lpthread
+
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
+CMD_SRC  = $(wildcard cmd/*.c)
+PROGS    = $(CMD_SRC:cmd/%.c=$(BIN)/%)
+UNIT_SRC = $(wildcard t/unit/*.c)
+UNITS    = $(UNIT_SRC:t/unit/%.c=$(BIN)/unit/%)
+FUZZ_SRC = $(wildcard t/fuzz/*.c)
+LIBA     = $(OBJ)/libmxkit.a
+
+.PHONY: all check demo bench fuzz install clean deps deps-check deps-demo deps-bench
+.SECONDARY:
+
+all: $(PROGS)
+
+$(OBJ)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(OBJ)/cmd/%.o: cmd/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(OBJ)/cmd/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL)
+
+$(BIN)/unit/%: t/unit/%.c $(LIBA) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL) -lcmocka
+
+deps-check deps:
+	@sh contrib/deps.sh check
+deps-demo:
+	@sh contrib/deps.sh demo
+deps-bench:
+	@sh contrib/deps.sh bench
+
+check: deps-check
+	$(MAKE) -j$$(nproc) all units
+	MXKIT_BIN=$(abspath $(BIN)) PATH="$(abspath $(BIN)):$$PATH" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	prove -r $(PROVEFLAGS) t/
+
+units: $(UNITS)
+
+demo: deps-demo
+	$(MAKE) all
+	@sh contrib/demo.sh $(abspath $(BIN))
+
+bench: deps-bench
+	$(MAKE) all OPT='-O2 -g'
+	MXKIT_BIN=$(abspath $(BIN)) sh contrib/bench/run.sh
+
+FUZZ_CC     = clang
+FUZZ_FLAGS  = $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS)
+FUZZ_TIME  ?= 20
+fuzz: deps-check
+	@mkdir -p fuzz-build
+	@set -e; for src in $(FUZZ_SRC); do \
+	  n=$$(basename $$src .c); \
+	  echo "fuzz: building $$n"; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -o fuzz-build/$$n $$src $(LIB_SRC) $(PKG_LIBS) -lpthread; \
+	done
+	@set -e; for src in $(FUZZ_SRC); do \
+	  n=$$(basename $$src .c); c=t/fuzz/$${n#fuzz_}; \
+	  mkdir -p fuzz-build/corpus-$$n; \
+	  echo "fuzz: running $$n for $(FUZZ_TIME)s over $$c"; \
+	  fuzz-build/$$n -max_total_time=$(FUZZ_TIME) -max_len=65536 fuzz-build/corpus-$$n $$c; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in man/*.8; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+
+clean:
+	rm -rf obj bin san fuzz-build

@@ -1,0 +1,978 @@
+/* dkimverify: verify every DKIM-Signature of a message, of several
+ * messages, or of each message of an mbox; report in text, kv or json, or
+ * as an Authentication-Results field on the message (filter mode).
+ * Options and I/O only; the verifying is lib/dkim's.  See
+ * man/dkimverify.1. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "authres.h"
+#include "cli.h"
+#include "diag.h"
+#include "dkim.h"
+#include "dns.h"
+#include "filter.h"
+#include "mbox.h"
+#include "msg.h"
+#include "out.h"
+#include "workq.h"
+
+#define MAX_EPOCH	253402300799ULL		/* 9999-12-31 */
+#define MAX_JOBS	256
+#define NREASONS	(DKIM_R_TOO_MANY + 1)
+#define UNSET_BIG	9999999999999LL		/* Exim's "no limit" */
+#define HEADER_B_LEN	8			/* header.b= prefix */
+
+static const char usage[] =
+"usage: dkimverify [-fv] [-o text|kv|json] [options] [FILE...]\n"
+"       dkimverify --mbox|--mboxo [-j N] [--summary] [options] [FILE]\n"
+"Verify the DKIM signatures of a message (stdin, each FILE, or an mbox).\n"
+"  -o, --output MODE      text (default), kv (Exim's names, for eval), json\n"
+"  -f, --filter           write the message with Authentication-Results on top\n"
+"      --strip-authres    (-f) drop Authentication-Results naming our id\n"
+"      --authserv-id ID   authserv-id for -f (default: the host name)\n"
+"      --tempfail         (-f) key lookup timed out, nothing passed: exit 75\n"
+"      --signers LIST     report these domains/identities (Exim's\n"
+"                         dkim_verify_signers); none when unsigned by them\n"
+"      --max-signatures N evaluate N signatures at most (default 20)\n"
+"      --no-policy LIST   rfc8301,from,expiry,future,identity,keyflags,all\n"
+"      --now EPOCH        verify as of this time\n"
+"      --mbox, --mboxo    input is an mboxrd (mboxo) archive\n"
+"  -j, --jobs N           worker threads (output stays in input order)\n"
+"      --summary          counts, reasons and speed on stderr at the end\n"
+"      --resolver HOST[:PORT]  --dns-zone FILE  --dns-timeout MS\n"
+"  -v, --verbose   -h, --help   -V, --version\n"
+"Exit: 0 pass, 1 signed but none passed, 2 no signature, 75 key lookup\n"
+"      timed out and nothing passed, 64 usage, 65 bad message or mbox,\n"
+"      66 cannot open; -f: 0 when the message went out; --mbox: 0 when read.\n";
+
+enum {
+	OPT_STRIP = CLI_OPT_PROG, OPT_AUTHSERV, OPT_TEMPFAIL, OPT_SIGNERS,
+	OPT_MAXSIGS, OPT_NOPOLICY, OPT_NOW, OPT_MBOX, OPT_MBOXO, OPT_SUMMARY
+};
+
+static const struct option longopts[] = {
+	{ "filter", no_argument, NULL, 'f' },
+	{ "strip-authres", no_argument, NULL, OPT_STRIP },
+	{ "authserv-id", required_argument, NULL, OPT_AUTHSERV },
+	{ "tempfail", no_argument, NULL, OPT_TEMPFAIL },
+	{ "signers", required_argument, NULL, OPT_SIGNERS },
+	{ "max-signatures", required_argument, NULL, OPT_MAXSIGS },
+	{ "no-policy", required_argument, NULL, OPT_NOPOLICY },
+	{ "now", required_argument, NULL, OPT_NOW },
+	{ "mbox", no_argument, NULL, OPT_MBOX },
+	{ "mboxo", no_argument, NULL, OPT_MBOXO },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	CLI_LONGOPTS,
+	CLI_LONGOPT_OUTPUT,
+	{ NULL, 0, NULL, 0 }
+};
+
+struct conf {
+	struct cli cli;
+	int filter, strip, tempfail, mbox, summary;
+	enum mbox_variant variant;
+	const char *authserv_id;
+	const char *signers;
+	struct dkim_verify_opts vo;
+	unsigned jobs;
+	char **inputs;
+	int ninputs;
+};
+
+/* One message on its way through the work queue. */
+enum label { LABEL_NONE, LABEL_MESSAGE, LABEL_FILE };
+struct job {
+	char *data;
+	size_t len;
+	enum label label;
+	unsigned long index;	/* mbox message number */
+	const char *name;	/* file name */
+	int read_err;		/* errno of a failed read, 0 when read */
+	/* Filled in by the worker: */
+	char *record;
+	size_t rlen;
+	int status;		/* this message's exit status */
+	char error[256];	/* why it could not be verified, "" if it was */
+	size_t nsigs;
+	unsigned long st[DKIM_PASS + 1], reason[NREASONS];
+};
+
+struct summary {
+	unsigned long messages, unreadable, malformed, sigs;
+	unsigned long st[DKIM_PASS + 1], reason[NREASONS];
+	unsigned long long bytes;
+	double start;
+};
+
+struct run {
+	const struct conf *c;
+	struct summary sum;
+	struct cli_progress progress;
+	struct mbox *mb;	/* for progress: bytes read so far */
+	int status;		/* the highest message status */
+	int internal;		/* a message could not be processed */
+	int io_failed;
+};
+
+/* ---- options ---- */
+
+static unsigned
+parse_policy(const char *list)
+{
+	static const struct { const char *name; unsigned bit; } word[] = {
+		{ "rfc8301", DKIM_POLICY_RFC8301 },
+		{ "from", DKIM_POLICY_FROM },
+		{ "expiry", DKIM_POLICY_EXPIRY },
+		{ "future", DKIM_POLICY_FUTURE },
+		{ "identity", DKIM_POLICY_IDENTITY },
+		{ "keyflags", DKIM_POLICY_KEYFLAGS },
+		{ "all", DKIM_POLICY_DEFAULT },
+	};
+	unsigned off = 0;
+	const char *p = list;
+	size_t n, i;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof(word) / sizeof(word[0]); i++)
+			if (strlen(word[i].name) == n &&
+			    strncasecmp(p, word[i].name, n) == 0)
+				break;
+		if (n > 0 && i == sizeof(word) / sizeof(word[0]))
+			cli_usage_error("--no-policy: unknown: %.*s", (int)n, p);
+		if (n > 0)
+			off |= word[i].bit;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return DKIM_POLICY_DEFAULT & ~off;
+}
+
+static void
+parse_args(struct conf *c, int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, CLI_SHORTOPTS CLI_SHORTOPT_OUTPUT
+	    "fj:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': c->filter = 1; break;
+		case OPT_STRIP: c->strip = 1; break;
+		case OPT_AUTHSERV:
+			if (*optarg == '\0')
+				cli_usage_error("--authserv-id: empty");
+			c->authserv_id = optarg;
+			break;
+		case OPT_TEMPFAIL: c->tempfail = 1; break;
+		case OPT_SIGNERS: c->signers = optarg; break;
+		case OPT_MAXSIGS:
+			c->vo.max_sigs = (size_t)cli_number(optarg, 1, 10000,
+			    "--max-signatures");
+			break;
+		case OPT_NOPOLICY: c->vo.policy = parse_policy(optarg); break;
+		case OPT_NOW:
+			c->vo.now = (time_t)cli_number(optarg, 1, MAX_EPOCH,
+			    "--now");
+			break;
+		case OPT_MBOX: c->mbox = 1; c->variant = MBOX_RD; break;
+		case OPT_MBOXO: c->mbox = 1; c->variant = MBOX_O; break;
+		case 'j':
+			c->jobs = (unsigned)cli_number(optarg, 1, MAX_JOBS,
+			    "-j");
+			break;
+		case OPT_SUMMARY: c->summary = 1; break;
+		default:
+			if (!cli_option(&c->cli, ch, optarg))
+				cli_usage_error("unknown option");
+		}
+	}
+	c->inputs = argv + optind;
+	c->ninputs = argc - optind;
+	if ((c->strip || c->tempfail) && !c->filter)
+		cli_usage_error("--strip-authres and --tempfail go with -f");
+	if (c->filter && (c->mbox || c->ninputs > 1))
+		cli_usage_error("-f takes one message");
+	if (c->filter && c->cli.out_mode != OUT_TEXT)
+		cli_usage_error("-f writes the message, not -o output");
+	if (c->mbox && c->ninputs > 1)
+		cli_usage_error("--mbox takes one archive");
+}
+
+/* ---- verdicts ---- */
+
+static int
+signer_passed(const struct dkim_results *res, const char *signer)
+{
+	size_t i;
+
+	for (i = 0; i < res->n; i++)
+		if (strcasecmp(res->r[i].cur_signer, signer) == 0 &&
+		    res->r[i].status == DKIM_PASS)
+			return 1;
+	return 0;
+}
+
+/* 0 pass (with --signers: each listed signer passed), 75 a key lookup
+ * timed out and nothing passed, 2 no signature, 1 otherwise. */
+static int
+verdict(const struct conf *c, const struct dkim_results *res)
+{
+	int passed = 0, all = res->n > 0, temp = 0;
+	size_t i;
+
+	for (i = 0; i < res->n; i++) {
+		if (res->r[i].status == DKIM_PASS)
+			passed = 1;
+		else if (c->signers != NULL &&
+		    !signer_passed(res, res->r[i].cur_signer))
+			all = 0;
+		if (res->r[i].temperror)
+			temp = 1;
+	}
+	if (c->signers != NULL ? all : passed)
+		return 0;
+	if (temp)
+		return EX_TEMPFAIL;
+	return res->nsigs == 0 ? 2 : 1;
+}
+
+static const char *
+cur_signer(const struct dkim_result *r)
+{
+	return *r->cur_signer != '\0' ? r->cur_signer : r->domain;
+}
+
+static const char *
+reason_word(const struct dkim_result *r)
+{
+	const char *s = r->reason != DKIM_R_NONE ? dkim_reason_name(r->reason)
+	    : NULL;
+
+	return s != NULL ? s : "";
+}
+
+/* ---- the variables, Exim's names, in the order of spec/cli.md ---- */
+
+enum var {
+	V_STATUS, V_REASON, V_CUR_SIGNER, V_DOMAIN, V_IDENTITY, V_SELECTOR,
+	V_ALGO, V_CANON_BODY, V_CANON_HEADERS, V_COPIEDHEADERS, V_BODYLENGTH,
+	V_CREATED, V_EXPIRES, V_HEADERNAMES, V_KEY_TESTING,
+	V_KEY_NOSUBDOMAINS, V_KEY_SRVTYPE, V_KEY_GRANULARITY, V_KEY_NOTES,
+	V_KEY_LENGTH, NVARS
+};
+
+static const char *const var_name[NVARS] = {
+	"verify_status", "verify_reason", "cur_signer", "domain", "identity",
+	"selector", "algo", "canon_body", "canon_headers", "copiedheaders",
+	"bodylength", "created", "expires", "headernames", "key_testing",
+	"key_nosubdomains", "key_srvtype", "key_granularity", "key_notes",
+	"key_length",
+};
+
+/* The value of variable v for r: a string, or a number (*is_num). */
+static const char *
+var_value(const struct dkim_result *r, enum var v, long long *num,
+    int *is_num)
+{
+	*is_num = 1;
+	switch (v) {
+	case V_BODYLENGTH:
+		*num = r->bodylength < 0 ? UNSET_BIG : r->bodylength;
+		return NULL;
+	case V_CREATED:
+		*num = r->created < 0 ? 0 : r->created;
+		return NULL;
+	case V_EXPIRES:
+		*num = r->expires < 0 ? UNSET_BIG : r->expires;
+		return NULL;
+	case V_KEY_TESTING: *num = r->key_testing != 0; return NULL;
+	case V_KEY_NOSUBDOMAINS: *num = r->key_nosubdomains != 0; return NULL;
+	case V_KEY_LENGTH: *num = r->key_length; return NULL;
+	default:
+		break;
+	}
+	*is_num = 0;
+	switch (v) {
+	case V_STATUS: return dkim_status_name(r->status);
+	case V_REASON: return reason_word(r);
+	case V_CUR_SIGNER: return cur_signer(r);
+	case V_DOMAIN: return r->domain;
+	case V_IDENTITY: return r->identity;
+	case V_SELECTOR: return r->selector;
+	case V_ALGO: return r->algo;
+	case V_CANON_BODY: return r->canon_body;
+	case V_CANON_HEADERS: return r->canon_headers;
+	case V_COPIEDHEADERS: return r->copiedheaders;
+	case V_HEADERNAMES: return r->headernames;
+	case V_KEY_SRVTYPE: return r->key_srvtype;
+	case V_KEY_GRANULARITY: return r->key_granularity;
+	case V_KEY_NOTES: return r->key_notes;
+	default: return "";
+	}
+}
+
+static const char *
+var_text(const struct dkim_result *r, enum var v, char *num, size_t size)
+{
+	long long n;
+	int is_num;
+	const char *s = var_value(r, v, &n, &is_num);
+
+	if (!is_num)
+		return s != NULL ? s : "";
+	snprintf(num, size, "%lld", n);
+	return num;
+}
+
+/* ---- records ---- */
+
+static void
+record_label(struct out *o, const struct job *j)
+{
+	if (j->label == LABEL_MESSAGE)
+		out_int(o, out_get_mode(o) == OUT_KV ? "mbox_message" :
+		    "message", (long long)j->index);
+	else if (j->label == LABEL_FILE)
+		out_str(o, "file", j->name);
+}
+
+static void
+text_prefix(struct out *o, const struct job *j)
+{
+	if (j->label == LABEL_MESSAGE)
+		out_text(o, "msg %lu: ", j->index);
+	else if (j->label == LABEL_FILE)
+		out_text(o, "%s: ", j->name);
+}
+
+static void
+record_text(struct out *o, const struct job *j,
+    const struct dkim_results *res)
+{
+	size_t i;
+
+	if (res->n == 0) {
+		text_prefix(o, j);
+		out_text(o, "none\n");
+	}
+	for (i = 0; i < res->n; i++) {
+		const struct dkim_result *r = &res->r[i];
+
+		text_prefix(o, j);
+		out_text(o, "%s", dkim_status_name(r->status));
+		if (r->reason != DKIM_R_NONE)
+			out_text(o, " (%s)", reason_word(r));
+		if (*r->domain == '\0' && *r->cur_signer != '\0')
+			out_text(o, " signer=%s", r->cur_signer);
+		if (*r->domain != '\0')
+			out_text(o, " d=%s", r->domain);
+		if (*r->selector != '\0')
+			out_text(o, " s=%s", r->selector);
+		if (*r->algo != '\0')
+			out_text(o, " a=%s", r->algo);
+		if (*r->identity != '\0')
+			out_text(o, " i=%s", r->identity);
+		if (r->key_length > 0)
+			out_text(o, " bits=%d", r->key_length);
+		if (r->temperror)
+			out_text(o, " [temperror]");
+		if (diag_verbose && r->detail != NULL && *r->detail != '\0')
+			out_text(o, " -- %s", r->detail);
+		out_text(o, "\n");
+	}
+}
+
+/* kv: each variable as a colon-separated list in signature order (as
+ * Exim's are after all its DKIM ACL runs), then the exact values per
+ * signature as dkim_N_name, since a list cannot be split back when the
+ * values hold colons. */
+static void
+record_kv(struct out *o, const struct dkim_results *res, const char *signers)
+{
+	const char **v;
+	char name[64], (*num)[24];
+	size_t i, n = res->n;
+	int k;
+
+	v = calloc(n ? n : 1, sizeof(*v));
+	num = calloc(n ? n : 1, sizeof(*num));
+	if (v == NULL || num == NULL) {
+		free(v);
+		free(num);
+		out_str(o, "dkim_verify_status", "none");
+		out_str(o, "error", "out of memory");
+		return;
+	}
+	for (k = 0; k < NVARS; k++) {
+		snprintf(name, sizeof(name), "dkim_%s", var_name[k]);
+		if (n == 0) {
+			out_str(o, name, k == V_STATUS ? "none" : "");
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			v[i] = var_text(&res->r[i], (enum var)k, num[i],
+			    sizeof(num[i]));
+		out_list(o, name, v, n);
+	}
+	out_str(o, "dkim_signers", signers);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < NVARS; k++) {
+			char one[24];
+
+			snprintf(name, sizeof(name), "dkim_%zu_%s", i + 1,
+			    var_name[k]);
+			out_str(o, name, var_text(&res->r[i], (enum var)k, one,
+			    sizeof(one)));
+		}
+	free(v);
+	free(num);
+}
+
+static void
+record_json(struct out *o, const struct dkim_results *res,
+    const char *signers)
+{
+	enum dkim_status best = DKIM_NONE;
+	char name[64];
+	size_t i;
+	int k;
+
+	for (i = 0; i < res->n; i++)
+		if (res->r[i].status > best)
+			best = res->r[i].status;
+	out_str(o, "dkim_signers", signers);
+	out_str(o, "status", dkim_status_name(best));
+	out_array_begin(o, "signatures");
+	for (i = 0; i < res->n; i++) {
+		const struct dkim_result *r = &res->r[i];
+
+		out_object_begin(o);
+		for (k = 0; k < NVARS; k++) {
+			long long num;
+			int is_num;
+			const char *s = var_value(r, (enum var)k, &num, &is_num);
+
+			snprintf(name, sizeof(name), "dkim_%s", var_name[k]);
+			if (is_num)
+				out_int(o, name, num);
+			else
+				out_str(o, name, s);
+		}
+		out_str(o, "result", dkim_authres_result(r));
+		out_bool(o, "temperror", r->temperror);
+		out_str(o, "detail", r->detail != NULL ? r->detail : "");
+		out_object_end(o);
+	}
+	out_array_end(o);
+}
+
+static void
+record_error(struct out *o, struct job *j, int status, const char *what)
+{
+	snprintf(j->error, sizeof(j->error), "%s", what);
+	j->status = status;
+	out_begin(o);
+	record_label(o, j);
+	text_prefix(o, j);
+	out_text(o, "error: %s\n", what);
+	out_str(o, "error", what);
+}
+
+/* ---- the work: parse, verify, format ---- */
+
+/* Keep the record (plus the empty line that ends an mbox or file record
+ * in kv mode) as the job's own copy: the out object is the worker's. */
+static void
+keep_record(struct job *j, struct out *o)
+{
+	size_t len, extra;
+	const char *rec = out_record(o, &len);
+
+	if (rec == NULL)
+		return;
+	extra = out_get_mode(o) == OUT_KV && j->label != LABEL_NONE;
+	if ((j->record = malloc(len + extra + 1)) == NULL)
+		return;
+	memcpy(j->record, rec, len);
+	if (extra)
+		j->record[len] = '\n';
+	j->rlen = len + extra;
+	j->record[j->rlen] = '\0';
+}
+
+static void
+count(struct job *j, const struct dkim_results *res)
+{
+	size_t i;
+
+	j->nsigs = res->nsigs;
+	if (res->n == 0)
+		j->st[DKIM_NONE]++;
+	for (i = 0; i < res->n; i++) {
+		if (res->r[i].status <= DKIM_PASS)
+			j->st[res->r[i].status]++;
+		if (res->r[i].reason != DKIM_R_NONE &&
+		    (unsigned)res->r[i].reason < NREASONS)
+			j->reason[res->r[i].reason]++;
+	}
+}
+
+static void *
+work(void *arg, void *item)
+{
+	const struct conf *c = arg;
+	struct job *j = item;
+	struct dkim_results res = { 0 };
+	struct msg m = { 0 };
+	struct out *o;
+	char *signers = NULL, what[256];
+	const char *why = NULL;
+
+	if ((o = out_new(c->cli.out_mode)) == NULL) {
+		j->status = EX_SOFTWARE;
+		return j;
+	}
+	if (j->read_err != 0)
+		record_error(o, j, j->read_err == ENOENT ||
+		    j->read_err == EACCES || j->read_err == EISDIR ?
+		    EX_NOINPUT : EX_IOERR, strerror(j->read_err));
+	else if (msg_parse(&m, j->data, j->len, &why) == -1) {
+		snprintf(what, sizeof(what), "cannot parse: %s",
+		    why ? why : strerror(errno));
+		record_error(o, j, EX_DATAERR, what);
+	} else if (dkim_verify(&m, &c->vo, &res) == -1 ||
+	    (signers = dkim_signers(&res)) == NULL ||
+	    (c->signers != NULL &&
+	    dkim_select_signers(&res, c->signers) == -1))
+		record_error(o, j, EX_SOFTWARE, "out of memory");
+	else {
+		out_begin(o);
+		record_label(o, j);
+		switch (c->cli.out_mode) {
+		case OUT_TEXT: record_text(o, j, &res); break;
+		case OUT_KV: record_kv(o, &res, signers); break;
+		case OUT_JSON: record_json(o, &res, signers); break;
+		}
+		j->status = verdict(c, &res);
+		count(j, &res);
+	}
+	keep_record(j, o);
+	if (j->record == NULL && j->status != EX_SOFTWARE) {
+		snprintf(j->error, sizeof(j->error), "out of memory");
+		j->status = EX_SOFTWARE;
+	}
+	out_free(o);
+	free(signers);
+	dkim_results_free(&res);
+	msg_free(&m);
+	/* The message is not needed any more: free it early, on the
+	 * worker, to keep memory flat. */
+	free(j->data);
+	j->data = NULL;
+	return j;
+}
+
+static void
+emit(void *arg, void *result)
+{
+	struct run *r = arg;
+	struct job *j = result;
+	size_t k;
+
+	if (!r->io_failed && j->record != NULL &&
+	    fwrite(j->record, 1, j->rlen, stdout) != j->rlen)
+		r->io_failed = errno ? errno : EIO;
+	if (j->status > r->status)
+		r->status = j->status;
+	r->sum.messages++;
+	if (j->read_err != 0)
+		r->sum.unreadable++;
+	else if (j->status == EX_DATAERR)
+		r->sum.malformed++;
+	else if (j->status == EX_SOFTWARE)
+		r->internal = 1;
+	r->sum.sigs += j->nsigs;
+	for (k = 0; k <= DKIM_PASS; k++)
+		r->sum.st[k] += j->st[k];
+	for (k = 0; k < NREASONS; k++)
+		r->sum.reason[k] += j->reason[k];
+	r->sum.bytes += j->len;
+	cli_progress_update(&r->progress, r->sum.messages,
+	    r->mb != NULL ? mbox_tell(r->mb) : r->sum.bytes);
+	free(j->record);
+	free(j);
+}
+
+/* ---- the summary ---- */
+
+static void
+print_summary(const struct run *r)
+{
+	const struct summary *s = &r->sum;
+	struct dns_stats ds = { 0 };
+	char line[1024];
+	double el = cli_monotonic() - s->start;
+	unsigned long long bytes = r->mb != NULL ? mbox_tell(r->mb) :
+	    s->bytes;
+	size_t k, at;
+	int st;
+
+	diag_warn("summary: %lu messages (%lu malformed, %lu unreadable), "
+	    "%lu signatures", s->messages, s->malformed, s->unreadable,
+	    s->sigs);
+	at = (size_t)snprintf(line, sizeof(line), "status:");
+	for (st = DKIM_PASS; st >= DKIM_NONE; st--)
+		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s %s %lu",
+		    st == DKIM_PASS ? "" : ",", dkim_status_name(st),
+		    s->st[st]);
+	diag_warn("summary: %s", line);
+	at = (size_t)snprintf(line, sizeof(line), "reasons:");
+	for (k = 1; k < NREASONS && at < sizeof(line) - 64; k++)
+		if (s->reason[k] > 0)
+			at += (size_t)snprintf(line + at, sizeof(line) - at,
+			    "%s %s %lu", at > 8 ? "," : "",
+			    dkim_reason_name((enum dkim_reason)k), s->reason[k]);
+	diag_warn("summary: %s", at > 8 ? line : "reasons: none");
+	dns_get_stats(&ds);
+	diag_warn("summary: dns: %lu network queries (%lu lookups, %lu from "
+	    "zone files, %lu cached, %lu timeouts)", ds.network, ds.queries,
+	    ds.zone_hits, ds.cache_hits, ds.timeouts);
+	diag_warn("summary: %.2f s, %.1f msg/s, %.2f MB/s", el,
+	    el > 0 ? (double)s->messages / el : 0,
+	    el > 0 ? (double)bytes / el / 1e6 : 0);
+}
+
+/* ---- the three ways in ---- */
+
+static void *
+new_job(void)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		diag_die(EX_SOFTWARE, "out of memory");
+	return j;
+}
+
+static int
+finish_run(struct run *r, struct workq *q)
+{
+	if (q != NULL) {
+		workq_finish(q, emit, r);
+		workq_free(q);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		r->io_failed = errno ? errno : EIO;
+	cli_progress_end(&r->progress);
+	if (r->c->summary)
+		print_summary(r);
+	if (r->io_failed) {
+		diag_warn("output: %s", strerror(r->io_failed));
+		return EX_IOERR;
+	}
+	return -1;
+}
+
+static struct workq *
+start_queue(struct run *r)
+{
+	struct workq *q;
+	unsigned n = r->c->jobs ? r->c->jobs : 1;
+
+	if ((q = workq_new(n, (size_t)n * 4, work, (void *)r->c)) == NULL)
+		diag_die(EX_SOFTWARE, "cannot start %u threads", n);
+	return q;
+}
+
+static void
+push(struct workq *q, struct job *j, struct run *r)
+{
+	if (workq_push(q, j, emit, r) == -1)
+		diag_die(EX_SOFTWARE, "work queue: %s", strerror(errno));
+}
+
+static int
+verify_mbox(const struct conf *c, struct run *r)
+{
+	const char *path = c->ninputs == 1 ? c->inputs[0] : "-";
+	FILE *in = stdin;
+	struct stat st;
+	struct mbox_msg mm;
+	struct workq *q;
+	struct job *j;
+	int n = 0, rc, err = 0;
+
+	if (strcmp(path, "-") != 0 && (in = fopen(path, "r")) == NULL)
+		diag_die(EX_NOINPUT, "%s: %s", path, strerror(errno));
+	if ((r->mb = mbox_open(in, c->variant, 0)) == NULL)
+		diag_die(EX_SOFTWARE, "mbox: %s", strerror(errno));
+	cli_progress_start(&r->progress, fstat(fileno(in), &st) == 0 &&
+	    S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0,
+	    "messages");
+	q = start_queue(r);
+	while (!r->io_failed && (n = mbox_next(r->mb, &mm)) == 1) {
+		j = new_job();
+		j->data = mm.data;
+		j->len = mm.len;
+		j->label = LABEL_MESSAGE;
+		j->index = mm.index;
+		free(mm.from_line);
+		push(q, j, r);
+	}
+	if (!r->io_failed && n == -1)
+		err = errno;
+	rc = finish_run(r, q);
+	mbox_close(r->mb);
+	r->mb = NULL;
+	if (in != stdin)
+		fclose(in);
+	if (err != 0) {
+		diag_warn("%s: %s", strcmp(path, "-") ? path : "stdin",
+		    err == EBADMSG ? "not an mbox" : strerror(err));
+		return err == EBADMSG ? EX_DATAERR : EX_IOERR;
+	}
+	if (rc >= 0)
+		return rc;
+	return r->internal ? EX_SOFTWARE : 0;
+}
+
+static int
+verify_files(const struct conf *c, struct run *r)
+{
+	struct workq *q;
+	struct job *j;
+	int i, rc;
+
+	cli_progress_start(&r->progress, 0, "messages");
+	q = start_queue(r);
+	for (i = 0; i < c->ninputs && !r->io_failed; i++) {
+		j = new_job();
+		j->label = LABEL_FILE;
+		j->name = c->inputs[i];
+		if (filter_read(c->inputs[i], &j->data, &j->len) != 0) {
+			j->read_err = errno ? errno : EIO;
+			diag_warn("%s: %s", c->inputs[i],
+			    strerror(j->read_err));
+		}
+		push(q, j, r);
+	}
+	rc = finish_run(r, q);
+	return rc >= 0 ? rc : r->status;
+}
+
+/* One message, no queue.  Errors go to stderr only. */
+static int
+verify_one(const struct conf *c, struct run *r)
+{
+	const char *path = c->ninputs == 1 ? c->inputs[0] : NULL;
+	struct job *j = new_job();
+	int rc;
+
+	cli_progress_start(&r->progress, 0, "messages");
+	if ((rc = filter_read(path, &j->data, &j->len)) != 0)
+		diag_die(rc, "%s: %s", path ? path : "stdin", strerror(errno));
+	work((void *)c, j);
+	if (j->error[0] != '\0') {
+		diag_warn("%s: %s", path ? path : "stdin", j->error);
+		rc = j->status;
+		free(j->record);
+		free(j);
+		return rc;
+	}
+	emit(r, j);
+	rc = finish_run(r, NULL);
+	return rc >= 0 ? rc : r->status;
+}
+
+/* ---- filter mode ---- */
+
+static int
+add_resinfo(struct authres *ar, const struct dkim_result *r)
+{
+	const char *word = dkim_authres_result(r);
+	char b[HEADER_B_LEN + 1];
+
+	if (authres_add(ar, "dkim", word, r->status != DKIM_PASS &&
+	    r->reason != DKIM_R_NONE ? reason_word(r) : NULL) == -1)
+		return -1;
+	if (*r->domain != '\0' &&
+	    authres_prop(ar, "header", "d", r->domain) == -1)
+		return -1;
+	if (*r->selector != '\0' &&
+	    authres_prop(ar, "header", "s", r->selector) == -1)
+		return -1;
+	if (*r->identity != '\0' &&
+	    authres_prop(ar, "header", "i", r->identity) == -1)
+		return -1;
+	if (*r->algo != '\0' && authres_prop(ar, "header", "a", r->algo) == -1)
+		return -1;
+	if (r->b_text != NULL && *r->b_text != '\0') {
+		snprintf(b, sizeof(b), "%s", r->b_text);
+		if (authres_prop(ar, "header", "b", b) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static char *
+make_authres(const struct conf *c, const struct dkim_results *res,
+    const char *eol, struct authres **arp)
+{
+	struct authres *ar;
+	size_t i;
+
+	if ((ar = authres_new(c->authserv_id)) == NULL)
+		return NULL;
+	*arp = ar;
+	if (res->n == 0 && authres_add(ar, "dkim", "none", NULL) == -1)
+		return NULL;
+	for (i = 0; i < res->n; i++)
+		if (add_resinfo(ar, &res->r[i]) == -1)
+			return NULL;
+	return authres_format(ar, eol);
+}
+
+/* The fields to strip: Authentication-Results claiming our authserv-id
+ * (RFC 8601 5), in header order. */
+static size_t
+forged_authres(const struct msg *m, const char *id,
+    const struct msg_field **drop)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nfields; i++)
+		if (msg_field_is(&m->fields[i], "Authentication-Results") &&
+		    authres_claims(m->fields[i].value, m->fields[i].value_len,
+		    id))
+			drop[n++] = &m->fields[i];
+	return n;
+}
+
+static int
+write_filtered(const struct conf *c, const struct msg *m, const char *field,
+    const struct authres *ar, const char *buf, size_t len)
+{
+	const struct msg_field **drop = NULL;
+	struct filter_piece *pc;
+	size_t ndrop = 0, n;
+	int rc;
+
+	if (c->strip && m->nfields > 0 &&
+	    (drop = calloc(m->nfields, sizeof(*drop))) == NULL)
+		return filter_pass_through(STDOUT_FILENO, buf, len,
+		    "out of memory");
+	if (drop != NULL)
+		ndrop = forged_authres(m, authres_id(ar), drop);
+	if ((pc = calloc(ndrop + 2, sizeof(*pc))) == NULL) {
+		free(drop);
+		return filter_pass_through(STDOUT_FILENO, buf, len,
+		    "out of memory");
+	}
+	pc[0].p = field;
+	pc[0].n = strlen(field);
+	if (ndrop > 0)
+		n = 1 + filter_pieces_without(m, drop, ndrop, pc + 1);
+	else {
+		pc[1].p = buf;
+		pc[1].n = len;
+		n = 2;
+	}
+	if (ndrop > 0)
+		diag_info("removed %zu Authentication-Results field%s "
+		    "claiming %s", ndrop, ndrop > 1 ? "s" : "", authres_id(ar));
+	rc = filter_writev(STDOUT_FILENO, pc, n);
+	free(pc);
+	free(drop);
+	return rc;
+}
+
+static int
+timed_out_unpassed(const struct dkim_results *res)
+{
+	int temp = 0;
+	size_t i;
+
+	for (i = 0; i < res->n; i++) {
+		if (res->r[i].status == DKIM_PASS)
+			return 0;
+		temp |= res->r[i].temperror;
+	}
+	return temp;
+}
+
+static int
+verify_filter(const struct conf *c)
+{
+	const char *path = c->ninputs == 1 ? c->inputs[0] : NULL;
+	struct dkim_results res = { 0 };
+	struct authres *ar = NULL;
+	struct msg m = { 0 };
+	char *buf = NULL, *field = NULL, why_buf[256];
+	const char *why = NULL;
+	size_t len;
+	int rc;
+
+	if (filter_read(path, &buf, &len) != 0)
+		diag_die(EX_TEMPFAIL, "%s: %s", path ? path : "stdin",
+		    strerror(errno));
+	if (msg_parse(&m, buf, len, &why) == -1) {
+		snprintf(why_buf, sizeof(why_buf), "cannot parse: %s",
+		    why ? why : strerror(errno));
+		rc = filter_pass_through(STDOUT_FILENO, buf, len, why_buf);
+	} else if (dkim_verify(&m, &c->vo, &res) == -1 ||
+	    (field = make_authres(c, &res, filter_eol(buf, len), &ar))
+	    == NULL ||
+	    (c->signers != NULL &&
+	    dkim_select_signers(&res, c->signers) == -1))
+		rc = filter_pass_through(STDOUT_FILENO, buf, len,
+		    "internal error");
+	else if (c->tempfail && timed_out_unpassed(&res)) {
+		diag_warn("key lookup timed out; message deferred");
+		rc = EX_TEMPFAIL;
+	} else
+		rc = write_filtered(c, &m, field, ar, buf, len);
+	free(field);
+	authres_free(ar);
+	dkim_results_free(&res);
+	msg_free(&m);
+	free(buf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf c = { 0 };
+	struct run r = { 0 };
+	int rc;
+
+	cli_init(&c.cli, argv, usage);
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	c.vo.policy = DKIM_POLICY_DEFAULT;
+	c.vo.max_sigs = 20;
+	c.variant = MBOX_RD;
+	parse_args(&c, argc, argv);
+	if ((rc = cli_dns_setup(&c.cli)) != 0)
+		return c.filter ? EX_TEMPFAIL : rc;
+	if (c.filter)
+		return verify_filter(&c);
+	r.c = &c;
+	r.sum.start = cli_monotonic();
+	if (c.mbox)
+		return verify_mbox(&c, &r);
+	if (c.ninputs > 1)
+		return verify_files(&c, &r);
+	return verify_one(&c, &r);
+}

@@ -1,0 +1,548 @@
+/* authres: Authentication-Results header fields (RFC 8601).  See authres.h. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authres.h"
+
+#define AR_FOLD		78	/* RFC 5322 2.1.1: SHOULD NOT exceed */
+#define AR_MAX_RES	256	/* resinfos per field */
+#define AR_MAX_PROPS	32	/* properties per resinfo */
+#define AR_MAX_KEYWORD	64
+#define AR_MAX_VALUE	4096
+
+struct ar_prop {
+	char	*name;		/* "header.d" */
+	char	*value;		/* already quoted when needed */
+};
+
+struct ar_res {
+	char		*method;	/* "dkim=pass" */
+	char		*reason;	/* "reason=\"...\"" or NULL */
+	struct ar_prop	 props[AR_MAX_PROPS];
+	size_t		 nprops;
+};
+
+struct authres {
+	char		*id;		/* quoted when needed */
+	struct ar_res	*res;
+	size_t		 nres;
+	size_t		 capres;
+};
+
+/* RFC 2045 tspecials, which with SPACE and CTLs end a token. */
+static int
+is_tspecial(unsigned char c)
+{
+	return c != '\0' && strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+}
+
+static int
+is_token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7F && !is_tspecial(c);
+}
+
+/* RFC 5322 atext. */
+static int
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static int
+is_token(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!is_token_char((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+is_dot_atom(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return 0;
+		} else if (!is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* What may stand bare as a pvalue: a token, a dot-atom, or
+ * [local-part]@domain (header.i=@example.com, smtp.mailfrom=a@b). */
+static int
+is_bare_value(const char *s)
+{
+	size_t n = strlen(s);
+	const char *at;
+
+	if (is_token(s, n) || is_dot_atom(s, n))
+		return 1;
+	if ((at = strrchr(s, '@')) == NULL)
+		return 0;
+	if (at != s && !is_dot_atom(s, (size_t)(at - s)))
+		return 0;
+	return is_dot_atom(at + 1, strlen(at + 1));
+}
+
+/* RFC 8601 Keyword, a little wider: what methods, results, ptypes and
+ * property names look like.  Our callers pass constants, so anything else
+ * is refused rather than quoted. */
+static int
+is_keyword(const char *s)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > AR_MAX_KEYWORD)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* prefix + quoted-string of s.  CR, LF and other controls cannot be
+ * carried in a quoted-string (and would let a value inject header fields),
+ * so they become '?'; tab becomes a space. */
+static char *
+quote(const char *prefix, const char *s)
+{
+	size_t plen = strlen(prefix), n = strnlen(s, AR_MAX_VALUE), i, j;
+	unsigned char c;
+	char *q;
+
+	if ((q = malloc(plen + 2 * n + 3)) == NULL)
+		return NULL;
+	memcpy(q, prefix, plen);
+	j = plen;
+	q[j++] = '"';
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			q[j++] = '\\';
+		if (c == '\t')
+			c = ' ';
+		else if (c < 0x20 || c == 0x7F)
+			c = '?';
+		q[j++] = (char)c;
+	}
+	q[j++] = '"';
+	q[j] = '\0';
+	return q;
+}
+
+static char *
+join(const char *a, const char *sep, const char *b)
+{
+	size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
+	char *s;
+
+	if ((s = malloc(la + ls + lb + 1)) == NULL)
+		return NULL;
+	memcpy(s, a, la);
+	memcpy(s + la, sep, ls);
+	memcpy(s + la + ls, b, lb + 1);
+	return s;
+}
+
+/* "prefix" followed by s bare when it may be, else quoted. */
+static char *
+pvalue(const char *prefix, const char *s)
+{
+	if (strnlen(s, AR_MAX_VALUE + 1) <= AR_MAX_VALUE && is_bare_value(s))
+		return join(prefix, "", s);
+	return quote(prefix, s);
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static char default_id[HOST_NAME_MAX + 1];
+
+static void
+default_id_init(void)
+{
+	if (gethostname(default_id, sizeof(default_id)) == -1 ||
+	    default_id[0] == '\0')
+		strcpy(default_id, "localhost");
+	default_id[sizeof(default_id) - 1] = '\0';
+}
+
+const char *
+authres_default_id(void)
+{
+	pthread_once(&default_once, default_id_init);
+	return default_id;
+}
+
+struct authres *
+authres_new(const char *authserv_id)
+{
+	struct authres *ar;
+	const char *id;
+
+	if ((ar = calloc(1, sizeof(*ar))) == NULL)
+		return NULL;
+	id = authserv_id ? authserv_id : authres_default_id();
+	/* authserv-id is an RFC 2045 value: token or quoted-string. */
+	if (strnlen(id, AR_MAX_VALUE + 1) <= AR_MAX_VALUE &&
+	    is_token(id, strlen(id)))
+		ar->id = strdup(id);
+	else
+		ar->id = quote("", id);
+	if (ar->id == NULL) {
+		free(ar);
+		return NULL;
+	}
+	return ar;
+}
+
+static void
+res_clear(struct ar_res *r)
+{
+	size_t i;
+
+	free(r->method);
+	free(r->reason);
+	for (i = 0; i < r->nprops; i++) {
+		free(r->props[i].name);
+		free(r->props[i].value);
+	}
+}
+
+void
+authres_free(struct authres *ar)
+{
+	size_t i;
+
+	if (ar == NULL)
+		return;
+	for (i = 0; i < ar->nres; i++)
+		res_clear(&ar->res[i]);
+	free(ar->res);
+	free(ar->id);
+	free(ar);
+}
+
+const char *
+authres_id(const struct authres *ar)
+{
+	return ar->id;
+}
+
+int
+authres_add(struct authres *ar, const char *method, const char *result,
+    const char *reason)
+{
+	struct ar_res *r;
+	size_t cap;
+
+	if (ar == NULL || !is_keyword(method) || !is_keyword(result) ||
+	    ar->nres >= AR_MAX_RES)
+		return -1;
+	if (ar->nres == ar->capres) {
+		cap = ar->capres ? ar->capres * 2 : 4;
+		if ((r = realloc(ar->res, cap * sizeof(*r))) == NULL)
+			return -1;
+		ar->res = r;
+		ar->capres = cap;
+	}
+	r = &ar->res[ar->nres];
+	memset(r, 0, sizeof(*r));
+	if ((r->method = join(method, "=", result)) == NULL)
+		return -1;
+	/* reason is always quoted: it is free text for people. */
+	if (reason != NULL && (r->reason = quote("reason=", reason)) == NULL) {
+		free(r->method);
+		return -1;
+	}
+	ar->nres++;
+	return 0;
+}
+
+int
+authres_prop(struct authres *ar, const char *ptype, const char *property,
+    const char *value)
+{
+	struct ar_res *r;
+	struct ar_prop *p;
+	char *name;
+
+	if (ar == NULL || ar->nres == 0 || !is_keyword(ptype) ||
+	    !is_keyword(property) || value == NULL)
+		return -1;
+	r = &ar->res[ar->nres - 1];
+	if (r->nprops >= AR_MAX_PROPS)
+		return -1;
+	p = &r->props[r->nprops];
+	if ((name = join(ptype, ".", property)) == NULL)
+		return -1;
+	p->name = name;
+	/* p->name is "ptype.property"; the value carries its own "=". */
+	if ((p->value = pvalue("=", value)) == NULL) {
+		free(name);
+		return -1;
+	}
+	r->nprops++;
+	return 0;
+}
+
+struct fold {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	size_t	 col;		/* columns on the current line */
+	int	 oom;
+	const char *eol;
+};
+
+static void
+fold_raw(struct fold *f, const char *s, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (f->oom)
+		return;
+	if (n >= f->cap - f->len) {
+		if (n > SIZE_MAX / 4 - f->len) {
+			f->oom = 1;
+			return;
+		}
+		cap = f->cap ? f->cap : 256;
+		while (cap - f->len <= n)
+			cap *= 2;
+		if ((p = realloc(f->p, cap)) == NULL) {
+			f->oom = 1;
+			return;
+		}
+		f->p = p;
+		f->cap = cap;
+	}
+	memcpy(f->p + f->len, s, n);
+	f->len += n;
+	f->p[f->len] = '\0';
+}
+
+static void
+fold_newline(struct fold *f)
+{
+	fold_raw(f, f->eol, strlen(f->eol));
+	fold_raw(f, "\t", 1);
+	f->col = 8;
+}
+
+static void
+fold_add(struct fold *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	fold_raw(f, s, n);
+	f->col += n;
+}
+
+/* Append " word" (plus trailer, which must stay on the same line),
+ * folding first when the line would pass AR_FOLD columns. */
+static void
+fold_word(struct fold *f, const char *a, const char *b, const char *trailer)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(trailer);
+
+	if (f->col + 1 + n > AR_FOLD && f->col > 8)
+		fold_newline(f);
+	else
+		fold_add(f, " ");
+	fold_add(f, a);
+	fold_add(f, b);
+	fold_add(f, trailer);
+}
+
+char *
+authres_format(const struct authres *ar, const char *eol)
+{
+	struct fold f = { 0 };
+	const struct ar_res *r;
+	const char *last;
+	size_t i, j, nwords;
+
+	if (ar == NULL)
+		return NULL;
+	f.eol = eol ? eol : "\r\n";
+	fold_add(&f, "Authentication-Results:");
+	if (ar->nres == 0) {
+		fold_word(&f, ar->id, "", ";");
+		fold_word(&f, "none", "", "");
+	} else if (ar->nres == 1) {
+		fold_word(&f, ar->id, "", ";");
+	} else {
+		fold_word(&f, ar->id, "", ";");
+		f.col = AR_FOLD;	/* each resinfo on its own line */
+	}
+	for (i = 0; i < ar->nres; i++) {
+		r = &ar->res[i];
+		/* The ';' introducing the next resinfo ends this one's line. */
+		last = i + 1 < ar->nres ? ";" : "";
+		nwords = 1 + (r->reason != NULL) + r->nprops;
+		fold_word(&f, r->method, "", nwords == 1 ? last : "");
+		if (r->reason != NULL)
+			fold_word(&f, r->reason, "", nwords == 2 ? last : "");
+		for (j = 0; j < r->nprops; j++)
+			fold_word(&f, r->props[j].name, r->props[j].value,
+			    j + 1 == r->nprops ? last : "");
+		if (i + 1 < ar->nres)
+			f.col = AR_FOLD;
+	}
+	fold_raw(&f, f.eol, strlen(f.eol));
+	if (f.oom) {
+		free(f.p);
+		return NULL;
+	}
+	return f.p;
+}
+
+/*
+ * Recognizing the authserv-id of a field someone else wrote: it is hostile
+ * input, so every step is bounded by len and tolerates any byte.
+ */
+
+struct scan {
+	const unsigned char	*p;
+	const unsigned char	*end;
+};
+
+/* Skip a comment starting at '(' with nesting and quoted-pairs; an
+ * unterminated one runs to the end. */
+static void
+skip_comment(struct scan *s)
+{
+	size_t depth = 0;
+
+	while (s->p < s->end) {
+		switch (*s->p++) {
+		case '(':
+			depth++;
+			break;
+		case ')':
+			if (--depth == 0)
+				return;
+			break;
+		case '\\':
+			if (s->p < s->end)
+				s->p++;
+			break;
+		}
+	}
+}
+
+/* CFWS: whitespace, folds (CR/LF) and comments. */
+static void
+skip_cfws(struct scan *s)
+{
+	while (s->p < s->end) {
+		if (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' ||
+		    *s->p == '\n')
+			s->p++;
+		else if (*s->p == '(')
+			skip_comment(s);
+		else
+			return;
+	}
+}
+
+/* ASCII case folding, whatever the locale. */
+static unsigned char
+lc(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int
+same_ci(const unsigned char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lc(a[i]) != lc((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/* Compare the quoted-string at s->p (at '"') with id, unfolding and
+ * undoing quoted-pairs on the way. */
+static int
+quoted_matches(struct scan *s, const char *id, size_t idlen)
+{
+	size_t k = 0;
+	unsigned char c;
+	int ok = 1;
+
+	s->p++;
+	while (s->p < s->end) {
+		c = *s->p++;
+		if (c == '"')
+			return ok && k == idlen;
+		if (c == '\r' || c == '\n')
+			continue;	/* unfolding */
+		if (c == '\\') {
+			if (s->p >= s->end)
+				break;
+			c = *s->p++;
+		}
+		if (k >= idlen || lc(c) != lc((unsigned char)id[k]))
+			ok = 0;
+		else
+			k++;
+	}
+	return 0;	/* unterminated */
+}
+
+/* RFC 6532 allows UTF-8 in field values: let 8-bit bytes be part of a
+ * token so that an internationalized id compares too. */
+static int
+is_id_char(unsigned char c)
+{
+	return is_token_char(c) || c >= 0x80;
+}
+
+int
+authres_claims(const char *value, size_t len, const char *authserv_id)
+{
+	struct scan s;
+	const unsigned char *tok;
+	size_t idlen;
+
+	if (value == NULL || authserv_id == NULL ||
+	    (idlen = strlen(authserv_id)) == 0)
+		return 0;
+	s.p = (const unsigned char *)value;
+	s.end = s.p + len;
+	skip_cfws(&s);
+	if (s.p >= s.end)
+		return 0;
+	if (*s.p == '"')
+		return quoted_matches(&s, authserv_id, idlen);
+	tok = s.p;
+	while (s.p < s.end && is_id_char(*s.p))
+		s.p++;
+	return (size_t)(s.p - tok) == idlen &&
+	    same_ci(tok, authserv_id, idlen);
+}

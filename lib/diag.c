@@ -1,0 +1,153 @@
+/* diag: diagnostics and whole-file reads.  See diag.h. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+
+#define DIAG_LINE_MAX	2048
+
+const char *diag_prog = "mxkit";
+int diag_verbose;
+
+void
+diag_init(const char *argv0)
+{
+	const char *slash;
+
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	slash = strrchr(argv0, '/');
+	if (slash != NULL && slash[1] != '\0')
+		diag_prog = slash + 1;
+	else if (slash == NULL)
+		diag_prog = argv0;
+}
+
+/* One line, written with one call so that threads do not interleave;
+ * controls (a newline in a hostile domain name, say) become '?'. */
+static void
+diag_vline(const char *fmt, va_list ap)
+{
+	char line[DIAG_LINE_MAX];
+	size_t n, i;
+	int len;
+
+	len = snprintf(line, sizeof(line), "%s: ", diag_prog);
+	if (len < 0 || (size_t)len >= sizeof(line) - 1)
+		len = 0;
+	n = (size_t)len;
+	if (vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap) < 0)
+		line[n] = '\0';
+	for (i = 0; line[i] != '\0'; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			line[i] = '?';
+	line[i++] = '\n';
+	line[i] = '\0';
+	fputs(line, stderr);
+}
+
+void
+diag_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vline(fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!diag_verbose)
+		return;
+	va_start(ap, fmt);
+	diag_vline(fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vline(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+int
+slurp_fd(int fd, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t cap = 64 * 1024, n = 0;
+	ssize_t r;
+	char *p, *q;
+
+	/* A regular file's size is a good first guess; +1 for the NUL and
+	 * to see EOF without growing. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uintmax_t)st.st_size < SIZE_MAX / 2)
+		cap = (size_t)st.st_size + 2;
+	if ((p = malloc(cap)) == NULL)
+		return -1;
+	for (;;) {
+		if (cap - n < 2) {
+			if (cap > SIZE_MAX / 2) {
+				free(p);
+				errno = ENOMEM;
+				return -1;
+			}
+			if ((q = realloc(p, cap * 2)) == NULL) {
+				free(p);
+				return -1;
+			}
+			p = q;
+			cap *= 2;
+		}
+		r = read(fd, p + n, cap - n - 1);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			free(p);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	p[n] = '\0';
+	*buf = p;
+	*len = n;
+	return 0;
+}
+
+int
+slurp_path(const char *path, char **buf, size_t *len)
+{
+	int fd, rc, saved;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return slurp_fd(STDIN_FILENO, buf, len);
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd == -1 && errno == EINTR);
+	if (fd == -1)
+		return -1;
+	rc = slurp_fd(fd, buf, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}

@@ -1,0 +1,24 @@
+/* diag: one-line diagnostics "prog: what: why" and the exit statuses every
+ * program shares (sysexits.h for errors, 0-9 for verdicts). */
+#ifndef MXKIT_DIAG_H
+#define MXKIT_DIAG_H
+#include <sysexits.h>
+
+extern const char *diag_prog;
+extern int diag_verbose;
+
+void diag_init(const char *argv0);
+/* prog: fmt\n on stderr. */
+void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with -v. */
+void diag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* prog: fmt\n, then exit(status). */
+void diag_die(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Read a whole file (or stdin for "-") into a malloc'd buffer with a NUL
+ * after the data.  0, or -1 with errno. */
+int slurp_fd(int fd, char **buf, size_t *len);
+int slurp_path(const char *path, char **buf, size_t *len);
+
+#endif

@@ -1,0 +1,53 @@
+/* filter: the message in, the message out with our header fields on top.
+ *
+ * The rule every filter follows (DESIGN.md, "Filter safety"): the message
+ * is never lost or cut.  Either the whole input goes out (with the fields
+ * prepended, or unchanged when something went wrong inside), or nothing
+ * goes out and the program exits EX_TEMPFAIL (75) so that the delivery
+ * agent keeps the original and retries.  Output is written with writev on
+ * a descriptor, every write checked, partial writes resumed.
+ */
+#ifndef MXKIT_FILTER_H
+#define MXKIT_FILTER_H
+#include <stddef.h>
+#include "msg.h"
+
+/* Read the whole input: path, or standard input for NULL or "-".
+ * buf is malloc'd with a NUL after the data.  0; or, with errno kept,
+ * EX_NOINPUT when path cannot be opened, EX_IOERR when reading failed
+ * (ENOMEM included).  A filter turns either into EX_TEMPFAIL. */
+int filter_read(const char *path, char **buf, size_t *len);
+
+/* "\r\n" when the first line of buf ends CRLF, else "\n" (also when there
+ * is no line ending at all). */
+const char *filter_eol(const char *buf, size_t len);
+
+struct filter_piece {
+	const char *p;
+	size_t n;
+};
+
+/* Write every piece, in order, to fd.  0 when all went out; otherwise the
+ * exit status to use after the diagnostic printed here: EX_TEMPFAIL when
+ * nothing reached fd, EX_IOERR when the output was cut. */
+int filter_writev(int fd, const struct filter_piece *pc, size_t n);
+
+/* fields[0..nfields) (NUL-terminated, each with its line endings), then
+ * msg.  Same return as filter_writev. */
+int filter_emit(int fd, char *const *fields, size_t nfields,
+    const char *msg, size_t len);
+
+/* The rule for an internal failure: warn "why", write msg unchanged.
+ * Same return as filter_writev. */
+int filter_pass_through(int fd, const char *msg, size_t len,
+    const char *why);
+
+/* Split m's bytes into pieces that leave out the fields drop[0..ndrop)
+ * (pointers into m->fields) with their line endings; everything else is
+ * kept byte for byte.  pc must have room for ndrop + 1 pieces; returns
+ * the number used. */
+size_t filter_pieces_without(const struct msg *m,
+    const struct msg_field *const *drop, size_t ndrop,
+    struct filter_piece *pc);
+
+#endif

@@ -1,0 +1,98 @@
+# t/lib.sh: a small TAP library for mxkit's shell tests, in git's t/ style.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'dkimverify passes a good signature' '
+#       dkimverify good.eml >out && grep -q pass out
+#   '
+#   test_done
+#
+# Each test script runs in its own scratch directory ($TEST_DIR, the
+# current directory), removed at exit unless MXKIT_KEEP=1.  at_exit CMD
+# queues cleanup (stopping servers) that runs however the script ends.
+# $TEST_SRC is t/, so shipped data is "$TEST_SRC/data/...".
+
+set -u
+TEST_SRC=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$TEST_SRC/.." && pwd)
+: "${MXKIT_BIN:=$TOP/bin}"
+PATH="$MXKIT_BIN:$PATH"
+export MXKIT_BIN PATH TEST_SRC TOP
+unset MXKIT_RESOLVER MXKIT_DNS_ZONE
+
+test_count=0
+test_failed=0
+_at_exit=""
+
+at_exit() { _at_exit="$*; $_at_exit"; }
+
+_cleanup() {
+	eval "$_at_exit" >/dev/null 2>&1 || true
+	cd /
+	[ "${MXKIT_KEEP:-0}" = 1 ] || rm -rf "$TEST_DIR"
+}
+
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mxkit-t.XXXXXX")
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+cd "$TEST_DIR" || exit 1
+
+# say_fail: show what went wrong as TAP comments.
+_say_fail() {
+	printf '%s\n' "$1" | sed 's/^/#   /'
+	[ -s "$TEST_DIR/.out" ] && sed 's/^/#   | /' "$TEST_DIR/.out" | head -n 40
+	return 0
+}
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	if (eval "$2") >"$TEST_DIR/.out" 2>&1; then
+		echo "ok $test_count - $1"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		_say_fail "$2"
+	fi
+	[ "${MXKIT_VERBOSE:-0}" = 1 ] && sed 's/^/# /' "$TEST_DIR/.out"
+	rm -f "$TEST_DIR/.out"
+}
+
+# test_skip 'description' 'why'
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" = 0 ]
+	exit $?
+}
+
+# expect_status N cmd...: run cmd, succeed when it exits N.
+expect_status() {
+	want=$1; shift
+	"$@"; got=$?
+	[ "$got" = "$want" ] && return 0
+	echo "expected exit $want, got $got: $*" >&2
+	return 1
+}
+
+# A free TCP/UDP port on loopback (both protocols checked).
+free_port() {
+	/usr/bin/python3 - <<'PY'
+import socket
+for _ in range(50):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        s.close(); continue
+    u.close(); s.close(); print(p); break
+PY
+}
