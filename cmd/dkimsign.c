@@ -42,7 +42,7 @@ static const char usage[] =
 "                         (default: warn, pass the message on unsigned)\n"
 "      --mbox             FILE is an mboxrd archive: sign every message\n"
 "      --now EPOCH        signing time\n"
-"      --keygen TYPE      write a new key to -k (mode 0600), print its TXT record\n"
+"      --keygen TYPE      new key into -k (mode 0600); print its TXT record\n"
 "      --bits N           RSA key size for --keygen (default 2048)\n"
 "  -v, --verbose   -h, --help   -V, --version\n"
 "      --resolver, --dns-zone, --dns-timeout: accepted, not used\n"
@@ -322,6 +322,8 @@ sign_message(const struct conf *c, const char *buf, size_t len,
 			}
 			continue;
 		}
+		diag_info("%s%sd=%s s=%s: signed", where, *where ? ": " : "",
+		    s->domain, s->selector);
 		fields[(*nf)++] = f;
 	}
 	msg_free(&m);

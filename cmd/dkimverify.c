@@ -964,8 +964,10 @@ main(int argc, char **argv)
 	c.vo.max_sigs = 20;
 	c.variant = MBOX_RD;
 	parse_args(&c, argc, argv);
+	/* A filter that cannot work exits 75 before reading anything, so
+	 * that the message waits; a usage error stays one. */
 	if ((rc = cli_dns_setup(&c.cli)) != 0)
-		return c.filter ? EX_TEMPFAIL : rc;
+		return c.filter && rc != EX_USAGE ? EX_TEMPFAIL : rc;
 	if (c.filter)
 		return verify_filter(&c);
 	r.c = &c;

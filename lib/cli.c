@@ -168,7 +168,9 @@ cli_progress_start(struct cli_progress *p, unsigned long long total,
     const char *unit)
 {
 	memset(p, 0, sizeof(*p));
-	p->on = isatty(STDERR_FILENO);
+	/* When stdout is the same terminal, the output itself shows the
+	 * progress, and a status line would be torn by it. */
+	p->on = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
 	p->start = p->last = cli_monotonic();
 	p->total = total;
 	p->unit = unit;

@@ -53,18 +53,21 @@ struct cli {
 void cli_init(struct cli *c, char **argv, const char *usage);
 
 /* Apply one getopt_long result.  1: it was a common option and is applied
- * (-h and -V print and exit 0); 0: not a common option.  A bad value or
- * getopt's '?' or ':' exits 64 after a one-line diagnostic. */
+ * (-h and -V print and exit 0); 0: not a common option.  A bad value exits
+ * 64 after a one-line diagnostic; so does getopt's '?' or ':' (getopt has
+ * printed the diagnostic). */
 int cli_option(struct cli *c, int ch, const char *arg);
 
 /* dns_init with --resolver/--dns-timeout (and the environment), then
  * dns_load_zone for each --dns-zone.  0, or the exit status the program
  * should use after the diagnostic printed here: EX_NOINPUT for a zone file
- * that cannot be read, EX_DATAERR for one that does not parse,
- * EX_UNAVAILABLE when the resolver cannot be configured. */
+ * that cannot be read, EX_DATAERR for one that does not parse, EX_USAGE
+ * for a resolver that is not an address, EX_UNAVAILABLE otherwise (an
+ * MXKIT_DNS_ZONE file that does not load, say).  Reads /etc/resolv.conf
+ * when no resolver is given (dns_init does). */
 int cli_dns_setup(const struct cli *c);
 
-/* "prog: usage error: what" plus a pointer to -h on stderr, exit 64. */
+/* "prog: usage: what (see prog -h)" on stderr, exit 64. */
 void cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
@@ -79,7 +82,8 @@ unsigned long long cli_number(const char *arg, unsigned long long min,
 double cli_monotonic(void);
 
 /* A progress line on stderr for long runs (mbox archives, batches), shown
- * only when stderr is a terminal, redrawn at most 4 times a second:
+ * only when stderr is a terminal and stdout is not, redrawn at most 4
+ * times a second (the first time after a quarter of a second):
  * "prog: N messages, X MB/s[, P%, ETA M:SS]".  total is the input's size
  * when known (a regular file), else 0. */
 struct cli_progress {

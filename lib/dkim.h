@@ -251,7 +251,7 @@ const char *dkim_key_type_name(EVP_PKEY *pkey);
 /* Key length in bits; 0 for NULL. */
 int dkim_key_bits(EVP_PKEY *pkey);
 /* Drop the verifier's cache of parsed key records (tests, leak checkers).
- * Not to be called while another thread verifies. */
+ * Safe at any time: keys in use are freed when their verifier is done. */
 void dkim_key_cache_clear(void);
 /* dkim_key_zone_record's line has no final newline. */
 

@@ -7,6 +7,7 @@
  * never per line or per byte.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,7 @@ dkim_canon_header(enum dkim_canon c, const char *raw, size_t raw_len,
 		out->len += n;
 		return 0;
 	}
-	colon = memchr(raw, ':', raw_len);
+	colon = raw_len > 0 ? memchr(raw, ':', raw_len) : NULL;
 	nlen = colon ? (size_t)(colon - raw) : raw_len;
 	n = relax_span(raw, nlen, 1, o);
 	if (colon != NULL) {
@@ -296,6 +297,68 @@ simple_update(struct dkim_body_canon *bc, const char *p, const char *end)
 		simple_content(bc, p, (size_t)(q - p));
 }
 
+/* Relaxed, one byte: a WSP run becomes one SP, written only when content
+ * follows it.  Branch-free, because words and spaces alternate too
+ * irregularly for the branch predictor: both stores always happen, the
+ * pointer only advances past the bytes that count. */
+static inline char *
+relax_byte(char *o, int *wsp, char c)
+{
+	int w = (c == ' ') | (c == '\t');
+
+	o[0] = ' ';
+	o += *wsp & !w;
+	o[0] = c;
+	o += !w;
+	*wsp = w;
+	return o;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1
+#define ONES7 0x7f7f7f7f7f7f7f7fULL
+
+/* The high bit of each byte of x that equals the byte in c8. */
+static inline uint64_t
+bytes_eq(uint64_t x, uint64_t c8)
+{
+	uint64_t v = x ^ c8, t = (v & ONES7) + ONES7;
+
+	return ~(t | v | ONES7);
+}
+
+/* Eight bytes at a time while they need no change: no TAB, no two SPs in a
+ * row, no SP right after a pending WSP run.  That is most of any prose and
+ * all of base64.  Returns how far it got. */
+static const char *
+relax_words(const char *p, const char *stop, char **op, int *wsp)
+{
+	char *o = *op;
+
+	while (stop - p >= 8) {
+		uint64_t x, sp, tab;
+
+		memcpy(&x, p, 8);
+		sp = bytes_eq(x, 0x2020202020202020ULL);
+		tab = bytes_eq(x, 0x0909090909090909ULL);
+		if ((tab | (sp & (sp << 8)) | (*wsp ? sp & 0x80 : 0)) != 0) {
+			for (int i = 0; i < 8; i++)
+				o = relax_byte(o, wsp, p[i]);
+		} else {
+			o[0] = ' ';
+			o += *wsp;
+			memcpy(o, p, 8);
+			/* A final SP waits to see what follows. */
+			*wsp = (sp >> 63) != 0;
+			o += 8 - *wsp;
+		}
+		p += 8;
+	}
+	*op = o;
+	return p;
+}
+#endif
+
 /* Relaxed: WSP runs become one SP, WSP at line end goes, and CRLFs are held
  * back because trailing empty lines are all removed.  p..n is line content
  * without its line break, possibly part of a line. */
@@ -320,6 +383,7 @@ relaxed_content(struct dkim_body_canon *bc, const char *p, size_t n)
 	while (p < end) {
 		/* Each input byte makes at most two output bytes. */
 		size_t room = (CANON_BUF - bc->len) / 2, k = (size_t)(end - p);
+		const char *stop;
 		char *o;
 
 		if (room == 0) {
@@ -328,20 +392,13 @@ relaxed_content(struct dkim_body_canon *bc, const char *p, size_t n)
 		}
 		if (k > room)
 			k = room;
+		stop = p + k;
 		o = bc->buf + bc->len;
-		for (const char *stop = p + k; p < stop; p++) {
-			char c = *p;
-
-			if (c == ' ' || c == '\t') {
-				wsp = 1;
-				continue;
-			}
-			if (wsp) {
-				*o++ = ' ';
-				wsp = 0;
-			}
-			*o++ = c;
-		}
+#ifdef SWAR
+		p = relax_words(p, stop, &o, &wsp);
+#endif
+		for (; p < stop; p++)
+			o = relax_byte(o, &wsp, *p);
 		bc->len = (size_t)(o - bc->buf);
 	}
 	bc->wsp = wsp;

@@ -25,7 +25,7 @@
 #include "msg.h"
 
 #define LINE_MAX_COLS	78	/* RFC 5322 2.1.1 */
-#define MAX_SIGN_NAMES	512	/* h= entries after expanding = and + */
+#define MAX_SIGN_NAMES	512	/* h= entries, = and + expanded */
 #define MAX_NAME_LEN	128	/* one header field name */
 #define MAX_KEY_FILE	(1024 * 1024)
 #define MIN_RSA_BITS	1024
@@ -181,7 +181,8 @@ expand_list(const struct msg *m, const char *list, struct names *h,
 		}
 		size_t want = 1;
 		if (mode) {
-			size_t have = present(m, s, n), used = mentions(h, s, n);
+			size_t have = present(m, s, n);
+			size_t used = mentions(h, s, n);
 			want = have > used ? have - used : 0;
 			if (mode == '+')
 				want++;
@@ -341,7 +342,8 @@ f_base64(struct fold *f, const char *s)
 	size_t n = strlen(s);
 
 	while (n > 0) {
-		size_t room = f->col < LINE_MAX_COLS ? LINE_MAX_COLS - f->col : 0;
+		size_t room = f->col < LINE_MAX_COLS ?
+		    LINE_MAX_COLS - f->col : 0;
 		if (room == 0) {
 			f_break(f);
 			continue;
@@ -398,7 +400,7 @@ f_copied(struct fold *f, const struct msg *m, const long *idx, size_t nh)
 		}
 		size_t j = 0;
 		while (j < vn && (v[j] == ' ' || v[j] == '\t'))
-			j++;	/* the space after the colon is not content */
+			j++;	/* the space after the colon */
 		for (; j < vn; j++) {
 			char u[4];
 			f_piece(f, u, qp_unit((unsigned char)v[j], u));

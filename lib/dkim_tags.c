@@ -84,6 +84,8 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_taglist *tl,
 	struct dkim_tag *t;
 
 	tl->n = 0;
+	if (len == 0)
+		return 0;
 	for (;;) {
 		i += fws_len(s + i, len - i);
 		if (i == len) {

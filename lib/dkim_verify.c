@@ -28,7 +28,7 @@
 #define DEFAULT_MAX_SIGS	20
 #define DEFAULT_FUTURE_SKEW	300
 #define DEFAULT_MIN_RSA_BITS	1024
-#define MAX_HNAMES		1024	/* more h= names than this is abuse */
+#define MAX_HNAMES		1024	/* more h= names is abuse */
 #define MAX_KEY_NAME		255	/* selector._domainkey.domain */
 #define MAX_SELECT_ENTRIES	1024
 #define MAX_SELECT_ENTRY_LEN	1024
@@ -69,35 +69,40 @@ dkim_status_name(enum dkim_status s)
 	return "none";
 }
 
+/* Indexed by enum dkim_reason; cmd/ and tests rely on these words. */
+static const char *const reason_names[] = {
+	[DKIM_R_NONE] = "",
+	[DKIM_R_PUBKEY_UNAVAILABLE] = "pubkey_unavailable",
+	[DKIM_R_PUBKEY_SYNTAX] = "pubkey_syntax",
+	[DKIM_R_BODYHASH_MISMATCH] = "bodyhash_mismatch",
+	[DKIM_R_SIGNATURE_INCORRECT] = "signature_incorrect",
+	[DKIM_R_SIGNATURE_SYNTAX] = "signature_syntax",
+	[DKIM_R_UNSUPPORTED_VERSION] = "unsupported_version",
+	[DKIM_R_UNSUPPORTED_ALGORITHM] = "unsupported_algorithm",
+	[DKIM_R_UNSUPPORTED_CANON] = "unsupported_canon",
+	[DKIM_R_UNSUPPORTED_QUERY] = "unsupported_query",
+	[DKIM_R_ALGORITHM_HISTORIC] = "algorithm_historic",
+	[DKIM_R_KEY_TOO_SHORT] = "key_too_short",
+	[DKIM_R_KEY_REVOKED] = "key_revoked",
+	[DKIM_R_KEY_TYPE_MISMATCH] = "key_type_mismatch",
+	[DKIM_R_KEY_HASH_MISMATCH] = "key_hash_mismatch",
+	[DKIM_R_KEY_SERVICE_MISMATCH] = "key_service_mismatch",
+	[DKIM_R_KEY_NOSUBDOMAINS] = "key_nosubdomains",
+	[DKIM_R_FROM_NOT_SIGNED] = "from_not_signed",
+	[DKIM_R_IDENTITY_MISMATCH] = "identity_mismatch",
+	[DKIM_R_SIGNATURE_EXPIRED] = "signature_expired",
+	[DKIM_R_SIGNATURE_FUTURE] = "signature_future",
+	[DKIM_R_BODY_LENGTH] = "body_length",
+	[DKIM_R_TOO_MANY] = "too_many",
+};
+
 const char *
 dkim_reason_name(enum dkim_reason r)
 {
-	switch (r) {
-	case DKIM_R_NONE:			return "";
-	case DKIM_R_PUBKEY_UNAVAILABLE:		return "pubkey_unavailable";
-	case DKIM_R_PUBKEY_SYNTAX:		return "pubkey_syntax";
-	case DKIM_R_BODYHASH_MISMATCH:		return "bodyhash_mismatch";
-	case DKIM_R_SIGNATURE_INCORRECT:	return "signature_incorrect";
-	case DKIM_R_SIGNATURE_SYNTAX:		return "signature_syntax";
-	case DKIM_R_UNSUPPORTED_VERSION:	return "unsupported_version";
-	case DKIM_R_UNSUPPORTED_ALGORITHM:	return "unsupported_algorithm";
-	case DKIM_R_UNSUPPORTED_CANON:		return "unsupported_canon";
-	case DKIM_R_UNSUPPORTED_QUERY:		return "unsupported_query";
-	case DKIM_R_ALGORITHM_HISTORIC:		return "algorithm_historic";
-	case DKIM_R_KEY_TOO_SHORT:		return "key_too_short";
-	case DKIM_R_KEY_REVOKED:		return "key_revoked";
-	case DKIM_R_KEY_TYPE_MISMATCH:		return "key_type_mismatch";
-	case DKIM_R_KEY_HASH_MISMATCH:		return "key_hash_mismatch";
-	case DKIM_R_KEY_SERVICE_MISMATCH:	return "key_service_mismatch";
-	case DKIM_R_KEY_NOSUBDOMAINS:		return "key_nosubdomains";
-	case DKIM_R_FROM_NOT_SIGNED:		return "from_not_signed";
-	case DKIM_R_IDENTITY_MISMATCH:		return "identity_mismatch";
-	case DKIM_R_SIGNATURE_EXPIRED:		return "signature_expired";
-	case DKIM_R_SIGNATURE_FUTURE:		return "signature_future";
-	case DKIM_R_BODY_LENGTH:		return "body_length";
-	case DKIM_R_TOO_MANY:			return "too_many";
-	}
-	return "";
+	if ((size_t)r >= sizeof reason_names / sizeof reason_names[0] ||
+	    reason_names[r] == NULL)
+		return "";
+	return reason_names[r];
 }
 
 const char *
@@ -228,7 +233,7 @@ dkim_header_hash(const struct msg *m, char *const *names, size_t nh,
 	scratch->len = 0;
 	for (size_t i = 0; i < nh; i++) {
 		if (idx[i] < 0)
-			continue;	/* signing the absence: nothing to hash */
+			continue;	/* an absence: nothing to hash */
 		const struct msg_field *f = &m->fields[idx[i]];
 		if (dkim_canon_header(c, f->raw, f->raw_len, scratch) != 0)
 			goto out;
@@ -1127,7 +1132,8 @@ dkim_verify(const struct msg *m, const struct dkim_verify_opts *o,
 	v.m = m;
 	v.now = o && o->now ? o->now : time(NULL);
 	v.policy = o ? o->policy : DKIM_POLICY_DEFAULT;
-	v.skew = o && o->future_skew > 0 ? o->future_skew : DEFAULT_FUTURE_SKEW;
+	v.skew = o && o->future_skew > 0 ? o->future_skew :
+	    DEFAULT_FUTURE_SKEW;
 	v.min_rsa_bits = o && o->min_rsa_bits ? o->min_rsa_bits :
 	    DEFAULT_MIN_RSA_BITS;
 	max = o && o->max_sigs ? o->max_sigs : DEFAULT_MAX_SIGS;

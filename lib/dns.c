@@ -27,12 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHAIN_MAX	8		/* CNAME hops followed */
 #define NEG_TTL_MAX	300		/* cap on negative caching */
 #define NEG_TTL_NOSOA	300		/* negative answer without an SOA */
 #define CACHE_MAX	131072		/* cache entries before eviction */
-#define ZONE_RRS_MAX	4000000		/* records over all master files */
+#define ZONE_RRS_MAX	1000000		/* records over all master files */
 #define NAME_TEXT_MAX	1024		/* presentation form, escapes included */
 #define RETRIES_MAX	20
 #define TIMEOUT_MS_MAX	60000
@@ -41,12 +42,13 @@
 #define EDNS_SIZE	1232
 #define KEY_MAX		(LDNS_MAX_DOMAINLEN + 2)
 
-/* A small chained hash table of nodes embedded in larger structs. */
+/* A small chained hash table of nodes embedded in larger structs, which
+ * keep the key bytes (a flexible array at their end). */
 struct hnode {
 	struct hnode *next;
+	const uint8_t *key;
 	uint32_t hash;
 	uint16_t klen;
-	uint8_t key[KEY_MAX];
 };
 
 struct htab {
@@ -58,6 +60,7 @@ struct htab {
 struct zname {
 	struct hnode h;
 	ldns_rr_list *rrs;
+	uint8_t key[];
 };
 
 struct centry {
@@ -69,6 +72,7 @@ struct centry {
 	int secure;
 	uint32_t ttl;
 	ldns_rr_list *rrs;
+	uint8_t key[];
 };
 
 static struct {
@@ -88,6 +92,10 @@ static struct {
 	.done = PTHREAD_COND_INITIALIZER,
 };
 
+/* Keys come from mail (d= domains): a per-process seed keeps chosen names
+ * from piling into one bucket. */
+static uint32_t hash_seed = 2166136261u;
+
 static struct {
 	atomic_ulong queries, network, cache_hits, zone_hits, timeouts, tcp;
 } ctr;
@@ -99,7 +107,7 @@ static void lookup(const ldns_rdf *, ldns_rr_type, int, struct dns_answer *);
 static uint32_t
 key_hash(const uint8_t *k, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = hash_seed;
 
 	while (n--)
 		h = (h ^ *k++) * 16777619u;
@@ -142,15 +150,16 @@ ht_grow(struct htab *t)
 	return 0;
 }
 
-/* Fill in node's key and link it; the caller made sure it is absent. */
+/* Link node under key (klen bytes the node's container holds); the caller
+ * made sure the key is absent. */
 static int
-ht_insert(struct htab *t, struct hnode *node, const uint8_t *k, size_t klen)
+ht_insert(struct htab *t, struct hnode *node, const uint8_t *key, size_t klen)
 {
 	if (t->n >= t->nb && ht_grow(t) == -1)
 		return -1;
-	memcpy(node->key, k, klen);
+	node->key = key;
 	node->klen = (uint16_t)klen;
-	node->hash = key_hash(k, klen);
+	node->hash = key_hash(key, klen);
 	node->next = t->b[node->hash % t->nb];
 	t->b[node->hash % t->nb] = node;
 	t->n++;
@@ -294,10 +303,10 @@ zname_get(const ldns_rdf *cname, int create)
 	    ldns_rdf_size(cname));
 	if (z != NULL || !create)
 		return z;
-	if ((z = calloc(1, sizeof(*z))) == NULL)
+	if ((z = calloc(1, sizeof(*z) + ldns_rdf_size(cname))) == NULL)
 		return NULL;
-	if (ht_insert(&st.zone, &z->h, ldns_rdf_data(cname),
-	    ldns_rdf_size(cname)) == -1) {
+	memcpy(z->key, ldns_rdf_data(cname), ldns_rdf_size(cname));
+	if (ht_insert(&st.zone, &z->h, z->key, ldns_rdf_size(cname)) == -1) {
 		free(z);
 		return NULL;
 	}
@@ -559,6 +568,30 @@ follow_cname(const ldns_rr *cname, ldns_rr_type type, int depth,
 	a->ttl = ttl_min(a->ttl, ldns_rr_ttl(cname));
 }
 
+/* A delegation (NS records below the apex) at or above name: the master
+ * file's data there is not the zone's, so ask the network. */
+static int
+zone_below_cut(const ldns_rdf *name, const ldns_rr *soa)
+{
+	uint8_t apex_labels = ldns_dname_label_count(ldns_rr_owner(soa));
+	ldns_rdf *p = ldns_rdf_clone(name), *next;
+	const struct zname *z;
+	int cut = 0;
+
+	while (!cut && p != NULL && ldns_dname_label_count(p) > apex_labels) {
+		z = (const struct zname *)ht_find(&st.zone, ldns_rdf_data(p),
+		    ldns_rdf_size(p));
+		if (z != NULL && z->rrs != NULL &&
+		    first_of_type(z->rrs, LDNS_RR_TYPE_NS) != NULL)
+			cut = 1;
+		next = ldns_dname_left_chop(p);
+		ldns_rdf_deep_free(p);
+		p = next;
+	}
+	ldns_rdf_deep_free(p);
+	return cut;
+}
+
 /* Answer from the master files, or return 0 when they do not cover name. */
 static int
 zone_lookup(const ldns_rdf *name, ldns_rr_type type, int depth,
@@ -574,6 +607,8 @@ zone_lookup(const ldns_rdf *name, ldns_rr_type type, int depth,
 	z = (const struct zname *)ht_find(&st.zone, ldns_rdf_data(name),
 	    ldns_rdf_size(name));
 	soa = zone_apex_of(name);
+	if (soa != NULL && zone_below_cut(name, soa))
+		return 0;
 	if (z != NULL && z->rrs != NULL) {
 		if ((rrs = rrs_of_type(z->rrs, type, &ttl)) != NULL)
 			answer_set(a, DNS_OK, ttl, rrs, 0, "zone");
@@ -788,6 +823,14 @@ pkt_answer(const ldns_pkt *p, const ldns_rdf *name, ldns_rr_type type,
 		ttl = ttl_min(ttl, ldns_rr_ttl(cname));
 		cur = ldns_rr_rdf(cname, 0);
 	}
+	/* No SOA but NS records: a referral from a server that does not
+	 * recurse, which says nothing about the name (resolvers take such a
+	 * lame answer as SERVFAIL). */
+	if (first_of_type(ldns_pkt_authority(p), LDNS_RR_TYPE_SOA) == NULL &&
+	    first_of_type(ldns_pkt_authority(p), LDNS_RR_TYPE_NS) != NULL) {
+		answer_set(a, DNS_TEMPFAIL, 0, NULL, 0, "network");
+		return;
+	}
 	answer_set(a, DNS_NODATA, ttl_min(ttl, pkt_neg_ttl(p)), NULL, secure,
 	    "network");
 }
@@ -956,8 +999,10 @@ cached_lookup(const ldns_rdf *name, ldns_rr_type type, struct dns_answer *a)
 		e->rrs = NULL;
 	} else {
 		cache_make_room(now);
-		if ((e = calloc(1, sizeof(*e))) == NULL ||
-		    ht_insert(&st.cache, &e->h, k, klen) == -1) {
+		if ((e = calloc(1, sizeof(*e) + klen)) != NULL)
+			memcpy(e->key, k, klen);
+		if (e == NULL || ht_insert(&st.cache, &e->h, e->key, klen) ==
+		    -1) {
 			free(e);
 			pthread_mutex_unlock(&st.lock);
 			network_lookup(name, type, a);
@@ -1193,6 +1238,17 @@ cache_flush(void)
 	ht_sweep(&st.cache, NULL, 0, centry_drop);
 }
 
+/* Only while both tables are empty: the seed places every node. */
+static void
+hash_reseed(void)
+{
+	uint32_t seed;
+
+	if (st.zone.n == 0 && st.cache.n == 0 &&
+	    getentropy(&seed, sizeof(seed)) == 0)
+		hash_seed = seed | 1;
+}
+
 static void
 init_locked(const struct dns_opts *opts, const char **why)
 {
@@ -1216,6 +1272,7 @@ init_locked(const struct dns_opts *opts, const char **why)
 	ldns_resolver_deep_free(st.tmpl);
 	st.tmpl = NULL;
 	cache_flush();
+	hash_reseed();
 	st.why[0] = '\0';
 	*why = NULL;
 	if (resolver_make(spec, why) == 0)

@@ -13,7 +13,7 @@ NOW=1528637999		# t=1528637909 plus a bit
 kv_get() { sed -n "s/^$1='\\(.*\\)'\$/\\1/p" "$2"; }
 
 test_expect_success 'the example verifies: both signatures pass (kv)' '
-	dkimverify --dns-zone "$D/keys.zone" --now $NOW -o kv "$D/signed.eml" >out &&
+	"$MXKIT_BIN/dkimverify" --dns-zone "$D/keys.zone" --now $NOW -o kv "$D/signed.eml" >out &&
 	cat out &&
 	test "$(kv_get dkim_verify_status out)" = "pass:pass" &&
 	test "$(kv_get dkim_1_verify_status out)" = pass &&
@@ -31,7 +31,7 @@ test_expect_success 'the example verifies: both signatures pass (kv)' '
 '
 
 test_expect_success 'exit status 0 and one text line per signature' '
-	expect_status 0 dkimverify --dns-zone "$D/keys.zone" --now $NOW "$D/signed.eml" >out &&
+	expect_status 0 "$MXKIT_BIN/dkimverify" --dns-zone "$D/keys.zone" --now $NOW "$D/signed.eml" >out &&
 	cat out &&
 	test "$(wc -l <out)" -eq 2 &&
 	sed -n 1p out | grep "^pass " | grep "d=football.example.com" |
@@ -41,18 +41,18 @@ test_expect_success 'exit status 0 and one text line per signature' '
 
 test_expect_success 'the same message with CRLF line ends verifies' '
 	sed "s/\$/$(printf "\r")/" "$D/signed.eml" >crlf.eml &&
-	dkimverify --dns-zone "$D/keys.zone" --now $NOW -o kv crlf.eml >out &&
+	"$MXKIT_BIN/dkimverify" --dns-zone "$D/keys.zone" --now $NOW -o kv crlf.eml >out &&
 	test "$(kv_get dkim_verify_status out)" = "pass:pass"
 '
 
 test_expect_success 'keys from MXKIT_DNS_ZONE, message on stdin' '
-	MXKIT_DNS_ZONE=$D/keys.zone dkimverify --now $NOW -o kv <"$D/signed.eml" >out &&
+	MXKIT_DNS_ZONE=$D/keys.zone "$MXKIT_BIN/dkimverify" --now $NOW -o kv <"$D/signed.eml" >out &&
 	test "$(kv_get dkim_verify_status out)" = "pass:pass"
 '
 
 test_expect_success 'a changed body fails both signatures (bodyhash_mismatch)' '
 	sed "s/hungry/thirsty/" "$D/signed.eml" >bad.eml &&
-	expect_status 1 dkimverify --dns-zone "$D/keys.zone" --now $NOW -o kv bad.eml >out &&
+	expect_status 1 "$MXKIT_BIN/dkimverify" --dns-zone "$D/keys.zone" --now $NOW -o kv bad.eml >out &&
 	cat out &&
 	test "$(kv_get dkim_verify_status out)" = "fail:fail" &&
 	test "$(kv_get dkim_1_verify_reason out)" = bodyhash_mismatch &&
@@ -61,14 +61,14 @@ test_expect_success 'a changed body fails both signatures (bodyhash_mismatch)' '
 
 test_expect_success 'a changed signed header fails both signatures (signature_incorrect)' '
 	sed "s/^Subject: Is dinner ready?/Subject: Is lunch ready?/" "$D/signed.eml" >bad.eml &&
-	expect_status 1 dkimverify --dns-zone "$D/keys.zone" --now $NOW -o kv bad.eml >out &&
+	expect_status 1 "$MXKIT_BIN/dkimverify" --dns-zone "$D/keys.zone" --now $NOW -o kv bad.eml >out &&
 	test "$(kv_get dkim_1_verify_reason out)" = signature_incorrect &&
 	test "$(kv_get dkim_2_verify_reason out)" = signature_incorrect
 '
 
 test_expect_success 'without the keys: pubkey_unavailable, not pass' '
 	printf "\$ORIGIN football.example.com.\n@ 300 IN SOA ns h 1 3600 600 86400 300\n" >soa.zone &&
-	expect_status 1 dkimverify --dns-zone soa.zone --now $NOW -o kv "$D/signed.eml" >out &&
+	expect_status 1 "$MXKIT_BIN/dkimverify" --dns-zone soa.zone --now $NOW -o kv "$D/signed.eml" >out &&
 	cat out &&
 	test "$(kv_get dkim_1_verify_reason out)" = pubkey_unavailable
 '
@@ -99,7 +99,7 @@ if [ -r "$TEST_SRC/rig/dns.sh" ] && command -v nsd >/dev/null 2>&1; then
 	grep -v "^;" "$D/keys.zone" >>football.zone
 	if dns_rig_start football.example.com.=football.zone >rig.log 2>&1; then
 		test_expect_success 'the example verifies with keys served by nsd' '
-			dkimverify --now $NOW -o kv "$D/signed.eml" >out &&
+			"$MXKIT_BIN/dkimverify" --now $NOW -o kv "$D/signed.eml" >out &&
 			test "$(kv_get dkim_verify_status out)" = "pass:pass"
 		'
 	else

@@ -13,6 +13,15 @@
 #                     ">*From " quoted, blank line after)
 
 PY=/usr/bin/python3
+
+# python3-dkim ships its own dkimsign and dkimverify in /usr/bin: make sure
+# ours are the ones on PATH.
+for _p in dkimsign dkimverify; do
+	if [ "$(command -v $_p)" != "$MXKIT_BIN/$_p" ]; then
+		echo "Bail out! $MXKIT_BIN/$_p is missing (PATH finds '$(command -v $_p)')"
+		exit 1
+	fi
+done
 forge() { "$PY" "$TEST_SRC/data/dkim-forge.py" "$@"; }
 
 mkmsg() {

@@ -36,9 +36,6 @@ import subprocess
 import sys
 import tempfile
 
-import dkim
-from dkim.canonicalization import CanonicalizationPolicy
-
 OPENSSL = "openssl"
 
 
@@ -99,6 +96,8 @@ def crypto_sign(keyfile, algo, digest):
 
 
 def sign(a):
+    import dkim
+    from dkim.canonicalization import CanonicalizationPolicy
     msg = open(a.file, "rb").read() if a.file != "-" else sys.stdin.buffer.read()
     first = msg.split(b"\n", 1)[0]
     eol = b"\r\n" if first.endswith(b"\r") else b"\n"
@@ -181,7 +180,7 @@ def txt_lookup(a):
 
 
 def verify(a):
-    import re
+    import dkim
     msg = open(a.file, "rb").read() if a.file != "-" else sys.stdin.buffer.read()
     lookup = txt_lookup(a)
     d = dkim.DKIM(msg, minkey=a.minkey)

@@ -5,7 +5,9 @@
 #                  -s SELECTOR -k KEY.pem [-L] [-H h1:h2] -o OUTDIR FILE...
 #
 # Each FILE is signed and written, signature prepended, to OUTDIR/basename.
-# -L adds l= (dkimpy can only sign the whole body's length).  The key is a
+# -L adds l= (dkimpy can only sign the whole body's length).  With -H the
+# list is used as given: dkimpy's own refusal of fields it deems "SHOULD NOT
+# be signed" (Received, Comments, ...) is switched off.  The key is a
 # PEM file: RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8); dkimpy wants an
 # Ed25519 key as the base64 of its 32-byte seed, taken from the DER here.
 # The signature's line endings follow the message (CRLF when its first line
@@ -48,11 +50,11 @@ def main():
         msg = open(f, "rb").read()
         eol = b"\r\n" if msg.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
         try:
-            sig = dkim.sign(msg, a.s.encode(), a.d.encode(), key,
-                            canonicalize=canon,
-                            signature_algorithm=a.a.encode(),
-                            include_headers=include, length=a.L,
-                            linesep=eol)
+            d = dkim.DKIM(msg, signature_algorithm=a.a.encode(), linesep=eol)
+            if include:
+                d.should_not_sign = set()
+            sig = d.sign(a.s.encode(), a.d.encode(), key, canonicalize=canon,
+                         include_headers=include, length=a.L)
         except Exception as e:  # report and go on with the others
             print("dkimpy-sign: %s: %s" % (f, e), file=sys.stderr)
             rc = 1

@@ -101,6 +101,9 @@ _dns_rig_ready() {
 	_t0=$(date +%s)
 	while [ $(($(date +%s) - _t0)) -lt 5 ]; do
 		_dns_alive "$_dns_rig_pid" || return 1
+		# NSD serves on without a zone it could not read: fail now.
+		grep -q 'read with [0-9][0-9]* errors' \
+		    "$_dns_rig_dir/nsd.log" 2>/dev/null && return 1
 		_ok=1
 		for _z in "$@"; do
 			_a=$(dig +short +norec +time=1 +tries=1 -p "$_p" \

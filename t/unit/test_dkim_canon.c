@@ -110,6 +110,10 @@ crlf_to_lf(const char *s, size_t *n)
 	return p;
 }
 
+/* Literals may hold bytes strlen would stop at; take sizeof. */
+#define CB(c, in, want) \
+	check_body((c), (in), sizeof(in) - 1, (want), sizeof(want) - 1)
+
 static void
 check_both(enum dkim_canon c, const char *in, const char *want)
 {
@@ -169,8 +173,7 @@ test_header_relaxed(void **state)
 	check_header(DKIM_RELAXED, "Subject \t:\t  a  \t b \t ",
 	    "subject:a b\r\n");
 	check_header(DKIM_RELAXED, "Subject: a\n b", "subject:a b\r\n");
-	check_header(DKIM_RELAXED, "Subject:a\r\n\tb", "subject:a\tb\r\n" + 0
-	    == NULL ? "" : "subject:a b\r\n");
+	check_header(DKIM_RELAXED, "Subject:a\r\n\tb", "subject:a b\r\n");
 	/* A fold right after the colon or at the end is no content. */
 	check_header(DKIM_RELAXED, "To:\r\n x@y", "to:x@y\r\n");
 	check_header(DKIM_RELAXED, "To: x@y\r\n ", "to:x@y\r\n");
@@ -204,16 +207,18 @@ static void
 test_header_long(void **state)
 {
 	struct dkim_buf b = { NULL, 0, 0 };
-	size_t n = 100000;
+	size_t n = 100000, n_lf = 0;
 	char *raw = malloc(n);
 
 	(void)state;
 	assert_non_null(raw);
 	memcpy(raw, "X:", 2);
-	for (size_t i = 2; i < n; i++)
+	for (size_t i = 2; i < n; i++) {
 		raw[i] = i % 3 == 0 ? '\n' : i % 3 == 1 ? ' ' : 'a';
+		n_lf += raw[i] == '\n';
+	}
 	assert_int_equal(dkim_canon_header(DKIM_SIMPLE, raw, n, &b), 0);
-	assert_int_equal(b.len, n + (n - 2) / 3 + 2);
+	assert_int_equal(b.len, n + n_lf + 2);
 	b.len = 0;
 	assert_int_equal(dkim_canon_header(DKIM_RELAXED, raw, n, &b), 0);
 	assert_true(b.len < n);
@@ -304,30 +309,29 @@ static void
 test_lone_cr(void **state)
 {
 	(void)state;
-	check_body(DKIM_SIMPLE, "a\rb\r\n", 5, "a\rb\r\n", 5);
-	check_body(DKIM_RELAXED, "a \r b\r\n", 7, "a \r b\r\n", 7);
-	check_body(DKIM_RELAXED, "a\r \r\n", 5, "a\r\r\n", 4);
-	check_body(DKIM_SIMPLE, "a\r", 2, "a\r\r\n", 4);
-	check_body(DKIM_RELAXED, "a\r", 2, "a\r\r\n", 4);
-	check_body(DKIM_SIMPLE, "\r", 1, "\r\r\n", 3);
-	check_body(DKIM_RELAXED, "\r", 1, "\r\r\n", 3);
-	check_body(DKIM_SIMPLE, "a\r\r\n\r\n", 6, "a\r\r\n", 4);
-	check_body(DKIM_RELAXED, "\r\r\n", 3, "\r\r\n", 3);
-	check_body(DKIM_SIMPLE, "\r\r\r\n\r", 5, "\r\r\r\n\r\r\n", 7);
+	CB(DKIM_SIMPLE, "a\rb\r\n", "a\rb\r\n");
+	CB(DKIM_RELAXED, "a \r b\r\n", "a \r b\r\n");
+	CB(DKIM_RELAXED, "a\r \r\n", "a\r\r\n");
+	CB(DKIM_SIMPLE, "a\r", "a\r\r\n");
+	CB(DKIM_RELAXED, "a\r", "a\r\r\n");
+	CB(DKIM_SIMPLE, "\r", "\r\r\n");
+	CB(DKIM_RELAXED, "\r", "\r\r\n");
+	CB(DKIM_SIMPLE, "a\r\r\n\r\n", "a\r\r\n");
+	CB(DKIM_RELAXED, "\r\r\n", "\r\r\n");
+	CB(DKIM_SIMPLE, "\r\r\r\n\r", "\r\r\r\n\r\r\n");
 	/* A CR line after blank lines is content, so they stay. */
-	check_body(DKIM_RELAXED, "a\r\n\r\n\r", 7, "a\r\n\r\n\r\r\n", 9);
-	check_body(DKIM_SIMPLE, "a\n\n\r", 5, "a\r\n\r\n\r\r\n", 9);
+	CB(DKIM_RELAXED, "a\r\n\r\n\r", "a\r\n\r\n\r\r\n");
+	CB(DKIM_SIMPLE, "a\n\n\r", "a\r\n\r\n\r\r\n");
 }
 
 static void
 test_mixed_line_endings(void **state)
 {
 	(void)state;
-	check_body(DKIM_SIMPLE, "a\nb\r\nc\n\n\r\n", 10, "a\r\nb\r\nc\r\n",
-	    9);
-	check_body(DKIM_RELAXED, "a \nb\t\r\n\n \n\r\n", 13, "a\r\nb\r\n", 6);
-	check_body(DKIM_SIMPLE, "\n\r\n\n", 4, "\r\n", 2);
-	check_body(DKIM_SIMPLE, "\nx", 2, "\r\nx\r\n", 5);
+	CB(DKIM_SIMPLE, "a\nb\r\nc\n\n\r\n", "a\r\nb\r\nc\r\n");
+	CB(DKIM_RELAXED, "a \nb\t\r\n\n \n\r\n", "a\r\nb\r\n");
+	CB(DKIM_SIMPLE, "\n\r\n\n", "\r\n");
+	CB(DKIM_SIMPLE, "\nx", "\r\nx\r\n");
 }
 
 static void
@@ -346,8 +350,8 @@ test_limit(void **state)
 		{ DKIM_SIMPLE, 1000, "abc\r\ndef \r\n" },
 		{ DKIM_RELAXED, 0, "" },
 		{ DKIM_RELAXED, 5, "abc\r\n" },
-		{ DKIM_RELAXED, 9, "abc\r\ndef" },
-		{ DKIM_RELAXED, 10, "abc\r\ndef\r" },
+		{ DKIM_RELAXED, 8, "abc\r\ndef" },
+		{ DKIM_RELAXED, 9, "abc\r\ndef\r" },
 		{ DKIM_RELAXED, -1, "abc\r\ndef\r\n" },
 	};
 	unsigned long long total;
@@ -404,12 +408,12 @@ test_limit_large(void **state)
 	free(in);
 }
 
-/* Many blank lines held back, then released by content. */
+/* Many blank lines held back, then released by content, or dropped. */
 static void
 test_many_blank_lines(void **state)
 {
 	size_t k = 100000, n = 2 * k + 2;
-	char *in = malloc(n + 1);
+	char *in = malloc(n + 2);
 
 	(void)state;
 	assert_non_null(in);
@@ -417,8 +421,11 @@ test_many_blank_lines(void **state)
 	for (size_t i = 0; i < k; i++)
 		memcpy(in + 1 + 2 * i, "\r\n", 2);
 	in[n - 1] = 'b';
-	check_body(DKIM_SIMPLE, in, n, (char *)memcpy(malloc(n + 2), in, n) ==
-	    NULL ? NULL : in, 0 * n + n) ;
+	memcpy(in + n, "\r\n", 2);
+	check_body(DKIM_SIMPLE, in, n, in, n + 2);
+	check_body(DKIM_RELAXED, in, n, in, n + 2);
+	check_body(DKIM_SIMPLE, in, n - 1, in, 3);
+	check_body(DKIM_RELAXED, in, n - 1, in, 3);
 	free(in);
 }
 
@@ -426,7 +433,7 @@ test_many_blank_lines(void **state)
 static void
 test_long_lines(void **state)
 {
-	size_t n = 200000, k = 0;
+	size_t n = 200002, k = 0;
 	char *in = malloc(n), *want = malloc(n + 2);
 
 	(void)state;
@@ -460,7 +467,6 @@ reference(enum dkim_canon c, const char *in, size_t n, size_t *outlen)
 	while (i < n) {
 		const char *nl = memchr(in + i, '\n', n - i);
 		size_t end = nl ? (size_t)(nl - in) : n, cend = end;
-		size_t start = o;
 		int wsp = 0;
 
 		if (nl != NULL && cend > i && in[cend - 1] == '\r')
@@ -477,9 +483,6 @@ reference(enum dkim_canon c, const char *in, size_t n, size_t *outlen)
 			wsp = 0;
 			out[o++] = ch;
 		}
-		if (c == DKIM_SIMPLE && wsp)
-			abort();
-		(void)start;
 		out[o++] = '\r';
 		out[o++] = '\n';
 		i = nl ? end + 1 : n;
@@ -530,7 +533,7 @@ test_random_against_reference(void **state)
 static void
 test_few_sink_calls(void **state)
 {
-	size_t n = 1 << 20;
+	size_t n = 1000000;
 	char *in = malloc(n);
 	unsigned long long total;
 

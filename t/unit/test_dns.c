@@ -205,6 +205,20 @@ test_zone_cname(void **state)
 	assert_rdf(ldns_rr_list_rr(a->rrs, 0), 0, "alias.mxkit.test.");
 	dns_answer_free(a);
 	q_free("alias.mxkit.test", LDNS_RR_TYPE_A, DNS_NODATA, "zone");
+	q_free("loop1.mxkit.test", LDNS_RR_TYPE_TXT, DNS_PERMFAIL, "zone");
+	/* a target outside the files: on to the (dead) network */
+	q_free("outside.mxkit.test", LDNS_RR_TYPE_TXT, DNS_TEMPFAIL,
+	    "network");
+}
+
+static void
+test_zone_delegation(void **state)
+{
+	(void)state;
+	/* below sub.mxkit.test's NS records the file is not the zone */
+	q_free("x.sub.mxkit.test", LDNS_RR_TYPE_TXT, DNS_TEMPFAIL, "network");
+	q_free("sub.mxkit.test", LDNS_RR_TYPE_A, DNS_TEMPFAIL, "network");
+	q_free("subx.mxkit.test", LDNS_RR_TYPE_A, DNS_NXDOMAIN, "zone");
 }
 
 static void
@@ -244,23 +258,33 @@ test_zone_nosoa(void **state)
 	q_free("example.org", LDNS_RR_TYPE_A, DNS_TEMPFAIL, "network");
 }
 
-static void
-test_zone_long_txt(void **state)
+/* long.mxkit.test's two strings, joined. */
+static const char *
+long_txt(void)
 {
-	char **txt, want[351];
-	size_t *lens, n, i;
+	static char want[351];
+	size_t i;
 
-	(void)state;
 	for (i = 0; i < 200; i++)
 		want[i] = (char)('a' + i % 26);
 	for (i = 0; i < 150; i++)
 		want[200 + i] = (char)('A' + i % 26);
 	want[350] = '\0';
+	return want;
+}
+
+static void
+test_zone_long_txt(void **state)
+{
+	char **txt;
+	size_t *lens, n;
+
+	(void)state;
 	assert_int_equal(dns_txt("long.mxkit.test", &txt, &lens, &n, NULL),
 	    DNS_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(lens[0], 350);
-	assert_string_equal(txt[0], want);
+	assert_string_equal(txt[0], long_txt());
 	dns_txt_free(txt, lens, n);
 }
 
@@ -467,18 +491,7 @@ test_net_records(void **state)
 	dns_answer_free(a);
 	/* CNAME chain, followed within the answer section */
 	assert_txt("alias2.mxkit.test", DNS_OK, 1, "v=spf1 -all");
-	assert_txt("long.mxkit.test", DNS_OK, 1,
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-	    "abcdefghijklmnopqrs"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRST");
+	assert_txt("long.mxkit.test", DNS_OK, 1, long_txt());
 }
 
 static void
@@ -499,6 +512,10 @@ test_net_negative(void **state)
 	dns_get_stats(&s);
 	assert_int_equal(s.network, 3);
 	assert_int_equal(s.cache_hits, 2);
+	/* a CNAME loop */
+	q_free("loop1.mxkit.test", LDNS_RR_TYPE_TXT, DNS_PERMFAIL, "network");
+	/* a referral from a server that does not recurse */
+	q_free("x.sub.mxkit.test", LDNS_RR_TYPE_TXT, DNS_TEMPFAIL, "network");
 	/* NSD is not authoritative for example.com: REFUSED */
 	q_free("example.com", LDNS_RR_TYPE_A, DNS_PERMFAIL, "network");
 }
@@ -694,6 +711,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_negative, setup_zone,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_delegation,
+		    setup_zone, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_nosoa, setup_zone,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_long_txt, setup_zone,
