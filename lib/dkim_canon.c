@@ -239,9 +239,7 @@ flush_pending(struct dkim_body_canon *bc)
 
 /* Simple: the body as it came (bare LF made CRLF), but CRLFs are held back
  * until something follows them, because all trailing empty lines reduce to
- * a single CRLF.  On CRLF input, [run, mark) is a verbatim stretch of lines
- * (empty ones included) that ends with content; the CRLFs after mark are
- * counted in tail, to join pending if the stretch ends there. */
+ * a single CRLF. */
 static void
 simple_content(struct dkim_body_canon *bc, const char *p, size_t n)
 {
@@ -249,6 +247,10 @@ simple_content(struct dkim_body_canon *bc, const char *p, size_t n)
 	emit(bc, p, n);
 }
 
+/* On CRLF input the canonical form is the input itself up to the last
+ * content, so [run, mark) is a verbatim stretch of lines (empty ones
+ * included) ending with content, emitted in one go; the CRLFs after mark are
+ * counted in tail, and become pending if the stretch ends there. */
 static void
 simple_update(struct dkim_body_canon *bc, const char *p, const char *end)
 {
@@ -264,7 +266,7 @@ simple_update(struct dkim_body_canon *bc, const char *p, const char *end)
 				mark = nl - 1;
 				tail = 1;
 			} else if (mark == run) {
-				/* Empty lines before any content. */
+				/* Empty lines before the stretch. */
 				bc->pending++;
 				run = mark = nl + 1;
 			} else
