@@ -93,20 +93,30 @@ bench: deps-bench
 	MXKIT_BIN=$(abspath $(BIN)) sh contrib/bench/run.sh
 
 FUZZ_CC     = clang
-FUZZ_FLAGS  = $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS)
+FUZZ_FLAGS  = $(CSTD) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ilib $(PKG_CFLAGS)
 FUZZ_TIME  ?= 20
+FUZZ_OBJ    = $(LIB_SRC:lib/%.c=fuzz-build/obj/%.o)
+FUZZERS     = $(FUZZ_SRC:t/fuzz/%.c=fuzz-build/%)
+
+fuzz-build/obj/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+
+fuzz-build/%: t/fuzz/%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) -lpthread
+
+# Each target runs FUZZ_TIME seconds over its seed corpus t/fuzz/NAME/
+# (new inputs go to fuzz-build/corpus-NAME, never into t/).
 fuzz: deps-check
-	@mkdir -p fuzz-build
-	@set -e; for src in $(FUZZ_SRC); do \
-	  n=$$(basename $$src .c); \
-	  echo "fuzz: building $$n"; \
-	  $(FUZZ_CC) $(FUZZ_FLAGS) -o fuzz-build/$$n $$src $(LIB_SRC) $(PKG_LIBS) -lpthread; \
-	done
-	@set -e; for src in $(FUZZ_SRC); do \
-	  n=$$(basename $$src .c); c=t/fuzz/$${n#fuzz_}; \
+	$(MAKE) -j$$(nproc) $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do \
+	  n=$$(basename $$f); c=t/fuzz/$${n#fuzz_}; \
 	  mkdir -p fuzz-build/corpus-$$n; \
 	  echo "fuzz: running $$n for $(FUZZ_TIME)s over $$c"; \
-	  fuzz-build/$$n -max_total_time=$(FUZZ_TIME) -max_len=65536 fuzz-build/corpus-$$n $$c; \
+	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	    fuzz-build/corpus-$$n $$c >fuzz-build/$$n.log 2>&1 || \
+	    { tail -n 60 fuzz-build/$$n.log; echo "fuzz: $$n FAILED"; exit 1; }; \
+	  grep '^Done' fuzz-build/$$n.log; \
 	done
 
 install: all
