@@ -7,7 +7,7 @@ build="gcc make pkg-config libssl-dev libldns-dev libidn2-dev"
 demo="$build"
 check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        python3 python3-dkim python3-dnspython python3-yaml
-       opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc"
+       opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2"
 bench="$check"
 
 case "${1:-check}" in

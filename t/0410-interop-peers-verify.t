@@ -198,6 +198,13 @@ for m in $MSGS; do
 	# a From above the signature field: still a header of the message
 done
 judge_all over-tampered "oversigned, then a second From added" fail
+test_expect_success 'oversigned, then a second From added: dkimverify says fail too' '
+	for m in $MSGS; do
+		"$MXKIT_BIN/dkimverify" -o kv signed/over-tampered/$m >kv.out
+		test "$(kv_get dkim_verify_status kv.out)" = fail || {
+			echo "signed/over-tampered/$m:"; cat kv.out; exit 1; }
+	done
+'
 
 # Dual signatures: two domains, rsa-sha256 and ed25519-sha256, with i=.
 sign_group dual -d $DOM -s rsa -k rsa.pem -i "@$DOM" -d $DOM2 -s ed -k ed.pem -i "@sub.$DOM2"

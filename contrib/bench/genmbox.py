@@ -17,6 +17,7 @@ import base64
 import math
 import random
 import sys
+import time
 
 WORDS = (
     "the of and to in is that for it as was with be by on not he this are or "
@@ -97,7 +98,6 @@ class Gen:
         days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
                   "Sep", "Oct", "Nov", "Dec"]
-        import time
         tm = time.gmtime(t)
         return "%s, %d %s %d %02d:%02d:%02d +0000" % (
             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon - 1], tm.tm_year,
@@ -213,7 +213,6 @@ def main():
     g = Gen(a.seed)
     out = sys.stdout.buffer
     lo, hi = math.log(a.min), math.log(a.max)
-    import time
     for i in range(a.n):
         size = int(math.exp(g.r.uniform(lo, hi)))
         faddr, t, msg = g.message(i, size)

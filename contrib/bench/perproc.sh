@@ -16,7 +16,7 @@ run() {	# run NAME CMD-TEMPLATE: CMD reads the message on stdin
 	ok=0
 	t0=$(now)
 	for f in $files; do
-		"$@" <"${f%.eml}.$ext" >/dev/null 2>&1 && ok=$((ok + 1))
+		timeout 30 "$@" <"${f%.eml}.$ext" >/dev/null 2>&1 && ok=$((ok + 1))
 	done
 	t1=$(now)
 	echo "$name $n $ok $(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}')"

@@ -17,7 +17,7 @@ P=$TEST_SRC/peers
 PY=/usr/bin/python3
 
 peers_detect() {
-	have_dkimpy= have_dkimpy_ed= have_maildkim= have_mailauth= have_opendkim=
+	have_dkimpy='' have_dkimpy_ed='' have_maildkim='' have_mailauth='' have_opendkim=''
 	why_dkimpy="python3-dkim or python3-dnspython missing"
 	why_dkimpy_ed="python3-nacl missing (dkimpy needs it for ed25519)"
 	why_maildkim="libmail-dkim-perl or Net::DNS missing"

@@ -13,7 +13,7 @@
 set -u
 command -v opendkim-testmsg >/dev/null 2>&1 || { echo "opendkim-sign: no opendkim-testmsg" >&2; exit 77; }
 
-d= s= k= o=
+d='' s='' k='' o=''
 while getopts d:s:k:o: opt; do
 	case $opt in
 	d) d=$OPTARG ;; s) s=$OPTARG ;; k) k=$OPTARG ;; o) o=$OPTARG ;;
