@@ -33,6 +33,12 @@ BIN      = $(O)/bin
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Ilib $(PKG_CFLAGS) -DMXKIT_VERSION='"$(VERSION)"' $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL    = $(PKG_LIBS) -lpthread
+# STATIC_DEPS=1 links OpenSSL and ldns statically: about 0.6 ms less per
+# process (procmail runs one per message), at the price of a 4 MB binary
+# that needs a rebuild for every OpenSSL security update.
+ifeq ($(STATIC_DEPS),1)
+LIBS_ALL    = -Wl,-Bstatic -lldns -lssl -lcrypto -Wl,-Bdynamic -lidn2 -ldl -lpthread
+endif
 
 LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
@@ -64,7 +70,7 @@ $(BIN)/%: $(OBJ)/cmd/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL)
 
-$(BIN)/unit/%: t/unit/%.c $(LIBA) $(wildcard lib/*.h)
+$(BIN)/unit/%: t/unit/%.c $(LIBA) $(wildcard lib/*.h) $(wildcard t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_ALL) -lcmocka
 

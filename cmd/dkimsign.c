@@ -8,11 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -24,7 +22,6 @@
 #include "msg.h"
 
 #define MAX_SIGNERS	16
-#define MAX_EPOCH	253402300799ULL		/* 9999-12-31 */
 
 static const char usage[] =
 "usage: dkimsign -d DOMAIN -s SELECTOR -k KEYFILE [options] [FILE]\n"
@@ -50,7 +47,7 @@ static const char usage[] =
 "      66 cannot open FILE, 73 key file exists, 75 not signed with --strict\n";
 
 enum {
-	OPT_STRICT = CLI_OPT_PROG, OPT_MBOX, OPT_NOW, OPT_KEYGEN, OPT_BITS
+	OPT_STRICT = CLI_OPT_PROG, OPT_KEYGEN, OPT_BITS
 };
 
 static const struct option longopts[] = {
@@ -65,11 +62,11 @@ static const struct option longopts[] = {
 	{ "copy-headers", no_argument, NULL, 'z' },
 	{ "no-timestamp", no_argument, NULL, 'T' },
 	{ "strict", no_argument, NULL, OPT_STRICT },
-	{ "mbox", no_argument, NULL, OPT_MBOX },
-	{ "now", required_argument, NULL, OPT_NOW },
 	{ "keygen", required_argument, NULL, OPT_KEYGEN },
 	{ "bits", required_argument, NULL, OPT_BITS },
 	CLI_LONGOPTS,
+	CLI_LONGOPT_NOW,
+	CLI_LONGOPT_MBOX,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -83,9 +80,9 @@ struct conf {
 	struct list dom, sel, key, ident;
 	enum dkim_canon hcanon, bcanon;
 	const char *headers;
-	int body_length, copy_headers, timestamp, strict, mbox;
+	int body_length, copy_headers, timestamp, strict;
 	long long expire;
-	time_t now;
+	time_t now;		/* --now, else the time at start */
 	const char *keygen;
 	int bits;
 	const char *input;
@@ -146,17 +143,12 @@ parse_args(struct conf *c, int argc, char **argv)
 		case 'H': c->headers = optarg; break;
 		case 'l': c->body_length = 1; break;
 		case 'x':
-			c->expire = (long long)cli_number(optarg, 1, MAX_EPOCH,
-			    "-x");
+			c->expire = (long long)cli_number(optarg, 1,
+			    CLI_MAX_EPOCH, "-x");
 			break;
 		case 'z': c->copy_headers = 1; break;
 		case 'T': c->timestamp = 0; break;
 		case OPT_STRICT: c->strict = 1; break;
-		case OPT_MBOX: c->mbox = 1; break;
-		case OPT_NOW:
-			c->now = (time_t)cli_number(optarg, 0, MAX_EPOCH,
-			    "--now");
-			break;
 		case OPT_KEYGEN: c->keygen = optarg; break;
 		case OPT_BITS:
 			c->bits = (int)cli_number(optarg, 1024, 16384,
@@ -170,24 +162,6 @@ parse_args(struct conf *c, int argc, char **argv)
 	if (argc - optind > 1)
 		cli_usage_error("one FILE at most");
 	c->input = optind < argc ? argv[optind] : NULL;
-}
-
-/* i= must name d= or a subdomain of it (RFC 6376 3.5); checked here so
- * that a typo is a usage error rather than a message signed wrongly. */
-static int
-identity_fits(const char *id, const char *domain)
-{
-	const char *at = strrchr(id, '@');
-	size_t il, dl = strlen(domain);
-
-	if (at == NULL)
-		return 0;
-	at++;
-	il = strlen(at);
-	if (il == dl)
-		return strcasecmp(at, domain) == 0;
-	return il > dl && at[il - dl - 1] == '.' &&
-	    strcasecmp(at + il - dl, domain) == 0;
 }
 
 static const char *
@@ -211,10 +185,12 @@ check_pairing(const struct conf *c)
 		cli_usage_error("-k: give one, or one per -d (%zu)", c->dom.n);
 	if (c->ident.n > 1 && c->ident.n != c->dom.n)
 		cli_usage_error("-i: give one, or one per -d (%zu)", c->dom.n);
+	/* A typo in -i is a usage error rather than a message signed with
+	 * a signature that cannot verify. */
 	for (i = 0; i < c->dom.n; i++) {
 		const char *id = nth(&c->ident, i);
 
-		if (id != NULL && !identity_fits(id, c->dom.v[i]))
+		if (id != NULL && !dkim_identity_within(id, c->dom.v[i]))
 			cli_usage_error("-i %s: not @%s or @a subdomain of it",
 			    id, c->dom.v[i]);
 	}
@@ -337,12 +313,9 @@ sign_one(const struct conf *c)
 	size_t len, nf;
 	int rc;
 
-	if ((rc = filter_read(c->input, &buf, &len)) != 0) {
-		diag_warn("%s: %s", c->input ? c->input : "stdin",
-		    strerror(errno));
-		/* Nothing was written: the delivery agent may retry. */
+	/* Nothing was written: the delivery agent may retry. */
+	if ((rc = filter_load(c->input, &buf, &len)) != 0)
 		return rc == EX_NOINPUT ? EX_NOINPUT : EX_TEMPFAIL;
-	}
 	if (sign_message(c, buf, len, "", fields, &nf) == -1) {
 		free(buf);
 		return EX_TEMPFAIL;
@@ -355,15 +328,15 @@ sign_one(const struct conf *c)
 
 /* Signed message = fields + original, as one buffer for mbox_write. */
 static int
-write_mbox_message(FILE *out, const struct mbox_msg *mm, char **fields,
+write_mbox_message(FILE *out, const struct cli_msg *m, char **fields,
     size_t nf)
 {
-	size_t i, total = mm->len, at = 0;
+	size_t i, total = m->len, at = 0;
 	char *buf;
 	int rc;
 
 	if (nf == 0)
-		return mbox_write(out, mm->from_line, mm->data, mm->len);
+		return mbox_write(out, m->from_line, m->data, m->len);
 	for (i = 0; i < nf; i++)
 		total += strlen(fields[i]);
 	if ((buf = malloc(total + 1)) == NULL)
@@ -374,9 +347,9 @@ write_mbox_message(FILE *out, const struct mbox_msg *mm, char **fields,
 		memcpy(buf + at, fields[i], n);
 		at += n;
 	}
-	if (mm->len > 0)
-		memcpy(buf + at, mm->data, mm->len);
-	rc = mbox_write(out, mm->from_line, buf, total);
+	if (m->len > 0)
+		memcpy(buf + at, m->data, m->len);
+	rc = mbox_write(out, m->from_line, buf, total);
 	free(buf);
 	return rc;
 }
@@ -394,60 +367,78 @@ copy_stream(FILE *from, FILE *to)
 	return ferror(from) ? -1 : 0;
 }
 
+struct mbox_run {
+	const struct conf *c;
+	FILE *out;		/* stdout, or the --strict spool */
+	int rc;			/* the first failure's exit status */
+};
+
+/* One message of the archive and its signatures. */
+struct signed_msg {
+	struct cli_msg m;
+	char *fields[MAX_SIGNERS];
+	size_t nf;
+	int failed;		/* --strict and not signed */
+};
+
+static void
+sign_work(void *arg, struct cli_msg *m)
+{
+	const struct mbox_run *r = arg;
+	struct signed_msg *s = (struct signed_msg *)m;
+	char where[48];
+
+	snprintf(where, sizeof(where), "message %lu", m->index);
+	s->failed = sign_message(r->c, m->data, m->len, where, s->fields,
+	    &s->nf) == -1;
+}
+
+static int
+sign_emit(void *arg, struct cli_msg *m)
+{
+	struct mbox_run *r = arg;
+	struct signed_msg *s = (struct signed_msg *)m;
+
+	if (r->rc == 0 && s->failed)
+		r->rc = EX_TEMPFAIL;
+	else if (r->rc == 0 &&
+	    write_mbox_message(r->out, m, s->fields, s->nf) == -1) {
+		diag_warn("output: %s", strerror(errno));
+		r->rc = r->c->strict ? EX_TEMPFAIL : EX_IOERR;
+	}
+	free_fields(s->fields, s->nf);
+	return r->rc != 0 ? -1 : 0;
+}
+
 /* --mbox: sign each message.  With --strict the output is spooled to a
  * temporary file so that a failure part way writes nothing. */
 static int
 sign_mbox(const struct conf *c)
 {
-	FILE *in = stdin, *out = stdout;
-	struct mbox *mb;
-	struct mbox_msg mm;
-	char *fields[MAX_SIGNERS], where[48];
-	size_t nf;
-	int r, rc = 0;
+	struct mbox_run r = { c, stdout, 0 };
+	struct cli_batch b = {
+		.msg_size = sizeof(struct signed_msg),
+		.work = sign_work,
+		.emit = sign_emit,
+		.arg = &r,
+	};
+	int rc, err;
 
-	if (c->input != NULL && strcmp(c->input, "-") != 0 &&
-	    (in = fopen(c->input, "r")) == NULL)
-		diag_die(EX_NOINPUT, "%s: %s", c->input, strerror(errno));
-	if (c->strict && (out = tmpfile()) == NULL)
+	if (c->strict && (r.out = tmpfile()) == NULL)
 		diag_die(EX_TEMPFAIL, "temporary file: %s", strerror(errno));
-	if ((mb = mbox_open(in, MBOX_RD, 0)) == NULL)
-		diag_die(EX_TEMPFAIL, "mbox: %s", strerror(errno));
-	while ((r = mbox_next(mb, &mm)) == 1) {
-		snprintf(where, sizeof(where), "message %lu", mm.index);
-		if (sign_message(c, mm.data, mm.len, where, fields, &nf)
-		    == -1) {
-			mbox_msg_free(&mm);
-			rc = EX_TEMPFAIL;
-			break;
-		}
-		if (write_mbox_message(out, &mm, fields, nf) == -1) {
-			diag_warn("output: %s", strerror(errno));
-			rc = c->strict ? EX_TEMPFAIL : EX_IOERR;
-		}
-		free_fields(fields, nf);
-		mbox_msg_free(&mm);
-		if (rc != 0)
-			break;
-	}
-	if (r == -1 && rc == 0) {
-		diag_warn("%s: %s", c->input ? c->input : "stdin",
-		    errno == EBADMSG ? "not an mbox" : strerror(errno));
-		rc = errno == EBADMSG ? EX_DATAERR : EX_IOERR;
-	}
-	mbox_close(mb);
-	if (in != stdin)
-		fclose(in);
+	rc = cli_batch_mbox(&b, c->input, MBOX_RD);
+	if (r.rc != 0)
+		rc = r.rc;
 	if (c->strict) {
-		if (rc == 0 && (fflush(out) == EOF ||
-		    copy_stream(out, stdout) == -1)) {
+		if (rc == 0 && (fflush(r.out) == EOF ||
+		    copy_stream(r.out, stdout) == -1)) {
 			diag_warn("output: %s", strerror(errno));
 			rc = EX_TEMPFAIL;
 		}
-		fclose(out);
+		fclose(r.out);
 	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		diag_warn("output: %s", strerror(errno));
+	if ((err = cli_flush_stdout()) != 0) {
+		diag_warn("output: %s", strerror(err));
 		if (rc == 0)
 			rc = EX_IOERR;
 	}
@@ -472,7 +463,7 @@ keygen(const struct conf *c)
 		    c->keygen);
 	if (c->bits != 0 && strcmp(c->keygen, "rsa") != 0)
 		cli_usage_error("--bits: only for rsa keys");
-	if (c->input != NULL || c->mbox || c->ident.n > 0)
+	if (c->input != NULL || c->cli.mbox || c->ident.n > 0)
 		cli_usage_error("--keygen takes no FILE, --mbox or -i");
 	out = c->key.v[0];
 	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -500,8 +491,8 @@ keygen(const struct conf *c)
 	printf("%s\n", record);
 	free(record);
 	EVP_PKEY_free(pkey);
-	if (fflush(stdout) == EOF || ferror(stdout))
-		diag_die(EX_IOERR, "stdout: %s", strerror(errno));
+	if ((ok = cli_flush_stdout()) != 0)
+		diag_die(EX_IOERR, "stdout: %s", strerror(ok));
 	return 0;
 }
 
@@ -513,22 +504,19 @@ main(int argc, char **argv)
 	int rc;
 
 	cli_init(&c.cli, argv, usage);
-	/* Start-up cost matters (one process per message under procmail):
-	 * no openssl.cnf. */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	/* Start-up cost matters: one process per message under procmail. */
+	cli_openssl_init();
 	c.hcanon = c.bcanon = DKIM_RELAXED;
 	c.timestamp = 1;
-	c.now = (time_t)-1;
 	parse_args(&c, argc, argv);
 	if (c.keygen != NULL)
 		return keygen(&c);
 	if (c.bits != 0)
 		cli_usage_error("--bits: only with --keygen");
 	check_pairing(&c);
-	if (c.now == (time_t)-1)
-		c.now = time(NULL);
+	c.now = c.cli.now != (time_t)-1 ? c.cli.now : time(NULL);
 	load_keys(&c);
-	rc = c.mbox ? sign_mbox(&c) : sign_one(&c);
+	rc = c.cli.mbox ? sign_mbox(&c) : sign_one(&c);
 	for (i = 0; i < c.nsigners; i++)
 		EVP_PKEY_free(c.signer[i].key);
 	return rc;

@@ -3,8 +3,6 @@
  * as an Authentication-Results field on the message (filter mode).
  * Options and I/O only; the verifying is lib/dkim's.  See
  * man/dkimverify.1. */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,21 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "authres.h"
 #include "cli.h"
 #include "diag.h"
 #include "dkim.h"
 #include "dns.h"
 #include "filter.h"
-#include "mbox.h"
 #include "msg.h"
 #include "out.h"
-#include "workq.h"
 
-#define MAX_EPOCH	253402300799ULL		/* 9999-12-31 */
-#define MAX_JOBS	256
 #define NREASONS	(DKIM_R_TOO_MANY + 1)
 #define UNSET_BIG	9999999999999LL		/* Exim's "no limit" */
 #define HEADER_B_LEN	8			/* header.b= prefix */
@@ -57,7 +49,7 @@ static const char usage[] =
 
 enum {
 	OPT_STRIP = CLI_OPT_PROG, OPT_AUTHSERV, OPT_TEMPFAIL, OPT_SIGNERS,
-	OPT_MAXSIGS, OPT_NOPOLICY, OPT_NOW, OPT_MBOX, OPT_MBOXO, OPT_SUMMARY
+	OPT_MAXSIGS, OPT_NOPOLICY
 };
 
 static const struct option longopts[] = {
@@ -68,37 +60,30 @@ static const struct option longopts[] = {
 	{ "signers", required_argument, NULL, OPT_SIGNERS },
 	{ "max-signatures", required_argument, NULL, OPT_MAXSIGS },
 	{ "no-policy", required_argument, NULL, OPT_NOPOLICY },
-	{ "now", required_argument, NULL, OPT_NOW },
-	{ "mbox", no_argument, NULL, OPT_MBOX },
-	{ "mboxo", no_argument, NULL, OPT_MBOXO },
-	{ "jobs", required_argument, NULL, 'j' },
-	{ "summary", no_argument, NULL, OPT_SUMMARY },
 	CLI_LONGOPTS,
 	CLI_LONGOPT_OUTPUT,
+	CLI_LONGOPT_NOW,
+	CLI_LONGOPT_MBOX,
+	CLI_LONGOPT_MBOXO,
+	CLI_LONGOPT_JOBS,
+	CLI_LONGOPT_SUMMARY,
 	{ NULL, 0, NULL, 0 }
 };
 
 struct conf {
 	struct cli cli;
-	int filter, strip, tempfail, mbox, summary;
-	enum mbox_variant variant;
+	int filter, strip, tempfail;
 	const char *authserv_id;
 	const char *signers;
 	struct dkim_verify_opts vo;
-	unsigned jobs;
 	char **inputs;
 	int ninputs;
 };
 
-/* One message on its way through the work queue. */
-enum label { LABEL_NONE, LABEL_MESSAGE, LABEL_FILE };
+/* One message of a run; m says where it came from (an mbox message has
+ * an index, one of several files a name). */
 struct job {
-	char *data;
-	size_t len;
-	enum label label;
-	unsigned long index;	/* mbox message number */
-	const char *name;	/* file name */
-	int read_err;		/* errno of a failed read, 0 when read */
+	struct cli_msg m;
 	/* Filled in by the worker: */
 	char *record;
 	size_t rlen;
@@ -109,17 +94,14 @@ struct job {
 };
 
 struct summary {
-	unsigned long messages, unreadable, malformed, sigs;
+	unsigned long unreadable, malformed, sigs;
 	unsigned long st[DKIM_PASS + 1], reason[NREASONS];
-	unsigned long long bytes;
-	double start;
 };
 
 struct run {
 	const struct conf *c;
+	struct cli_batch batch;	/* messages, bytes, start */
 	struct summary sum;
-	struct cli_progress progress;
-	struct mbox *mb;	/* for progress: bytes read so far */
 	int status;		/* the highest message status */
 	int internal;		/* a message could not be processed */
 	int io_failed;
@@ -130,7 +112,7 @@ struct run {
 static unsigned
 parse_policy(const char *list)
 {
-	static const struct { const char *name; unsigned bit; } word[] = {
+	static const struct cli_word word[] = {
 		{ "rfc8301", DKIM_POLICY_RFC8301 },
 		{ "from", DKIM_POLICY_FROM },
 		{ "expiry", DKIM_POLICY_EXPIRY },
@@ -139,25 +121,9 @@ parse_policy(const char *list)
 		{ "keyflags", DKIM_POLICY_KEYFLAGS },
 		{ "all", DKIM_POLICY_DEFAULT },
 	};
-	unsigned off = 0;
-	const char *p = list;
-	size_t n, i;
 
-	while (*p != '\0') {
-		n = strcspn(p, ",");
-		for (i = 0; i < sizeof(word) / sizeof(word[0]); i++)
-			if (strlen(word[i].name) == n &&
-			    strncasecmp(p, word[i].name, n) == 0)
-				break;
-		if (n > 0 && i == sizeof(word) / sizeof(word[0]))
-			cli_usage_error("--no-policy: unknown: %.*s", (int)n, p);
-		if (n > 0)
-			off |= word[i].bit;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return DKIM_POLICY_DEFAULT & ~off;
+	return DKIM_POLICY_DEFAULT & ~cli_words(list, word,
+	    sizeof(word) / sizeof(word[0]), "--no-policy");
 }
 
 static void
@@ -166,7 +132,7 @@ parse_args(struct conf *c, int argc, char **argv)
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, CLI_SHORTOPTS CLI_SHORTOPT_OUTPUT
-	    "fj:", longopts, NULL)) != -1) {
+	    CLI_SHORTOPT_JOBS "f", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': c->filter = 1; break;
 		case OPT_STRIP: c->strip = 1; break;
@@ -182,17 +148,6 @@ parse_args(struct conf *c, int argc, char **argv)
 			    "--max-signatures");
 			break;
 		case OPT_NOPOLICY: c->vo.policy = parse_policy(optarg); break;
-		case OPT_NOW:
-			c->vo.now = (time_t)cli_number(optarg, 1, MAX_EPOCH,
-			    "--now");
-			break;
-		case OPT_MBOX: c->mbox = 1; c->variant = MBOX_RD; break;
-		case OPT_MBOXO: c->mbox = 1; c->variant = MBOX_O; break;
-		case 'j':
-			c->jobs = (unsigned)cli_number(optarg, 1, MAX_JOBS,
-			    "-j");
-			break;
-		case OPT_SUMMARY: c->summary = 1; break;
 		default:
 			if (!cli_option(&c->cli, ch, optarg))
 				cli_usage_error("unknown option");
@@ -200,13 +155,15 @@ parse_args(struct conf *c, int argc, char **argv)
 	}
 	c->inputs = argv + optind;
 	c->ninputs = argc - optind;
+	if (c->cli.now != (time_t)-1)
+		c->vo.now = c->cli.now;
 	if ((c->strip || c->tempfail) && !c->filter)
 		cli_usage_error("--strip-authres and --tempfail go with -f");
-	if (c->filter && (c->mbox || c->ninputs > 1))
+	if (c->filter && (c->cli.mbox || c->ninputs > 1))
 		cli_usage_error("-f takes one message");
 	if (c->filter && c->cli.out_mode != OUT_TEXT)
 		cli_usage_error("-f writes the message, not -o output");
-	if (c->mbox && c->ninputs > 1)
+	if (c->cli.mbox && c->ninputs > 1)
 		cli_usage_error("--mbox takes one archive");
 }
 
@@ -338,23 +295,31 @@ var_text(const struct dkim_result *r, enum var v, char *num, size_t size)
 
 /* ---- records ---- */
 
+/* A record is labelled when it is one of many: the message's number in
+ * an mbox, or its file's name. */
+static int
+labelled(const struct job *j)
+{
+	return j->m.index > 0 || j->m.file != NULL;
+}
+
 static void
 record_label(struct out *o, const struct job *j)
 {
-	if (j->label == LABEL_MESSAGE)
+	if (j->m.index > 0)
 		out_int(o, out_get_mode(o) == OUT_KV ? "mbox_message" :
-		    "message", (long long)j->index);
-	else if (j->label == LABEL_FILE)
-		out_str(o, "file", j->name);
+		    "message", (long long)j->m.index);
+	else if (j->m.file != NULL)
+		out_str(o, "file", j->m.file);
 }
 
 static void
 text_prefix(struct out *o, const struct job *j)
 {
-	if (j->label == LABEL_MESSAGE)
-		out_text(o, "msg %lu: ", j->index);
-	else if (j->label == LABEL_FILE)
-		out_text(o, "%s: ", j->name);
+	if (j->m.index > 0)
+		out_text(o, "msg %lu: ", j->m.index);
+	else if (j->m.file != NULL)
+		out_text(o, "%s: ", j->m.file);
 }
 
 static void
@@ -502,7 +467,7 @@ keep_record(struct job *j, struct out *o)
 
 	if (rec == NULL)
 		return;
-	extra = out_get_mode(o) == OUT_KV && j->label != LABEL_NONE;
+	extra = out_get_mode(o) == OUT_KV && labelled(j);
 	if ((j->record = malloc(len + extra + 1)) == NULL)
 		return;
 	memcpy(j->record, rec, len);
@@ -529,11 +494,12 @@ count(struct job *j, const struct dkim_results *res)
 	}
 }
 
-static void *
-work(void *arg, void *item)
+/* Parse, verify, format: on a worker thread. */
+static void
+work(void *arg, struct cli_msg *item)
 {
-	const struct conf *c = arg;
-	struct job *j = item;
+	const struct conf *c = ((const struct run *)arg)->c;
+	struct job *j = (struct job *)item;
 	struct dkim_results res = { 0 };
 	struct msg m = { 0 };
 	struct out *o;
@@ -542,13 +508,13 @@ work(void *arg, void *item)
 
 	if ((o = out_new(c->cli.out_mode)) == NULL) {
 		j->status = EX_SOFTWARE;
-		return j;
+		return;
 	}
-	if (j->read_err != 0)
-		record_error(o, j, j->read_err == ENOENT ||
-		    j->read_err == EACCES || j->read_err == EISDIR ?
-		    EX_NOINPUT : EX_IOERR, strerror(j->read_err));
-	else if (msg_parse(&m, j->data, j->len, &why) == -1) {
+	if (j->m.read_err != 0)
+		record_error(o, j, j->m.read_err == ENOENT ||
+		    j->m.read_err == EACCES || j->m.read_err == EISDIR ?
+		    EX_NOINPUT : EX_IOERR, strerror(j->m.read_err));
+	else if (msg_parse(&m, j->m.data, j->m.len, &why) == -1) {
 		snprintf(what, sizeof(what), "cannot parse: %s",
 		    why ? why : strerror(errno));
 		record_error(o, j, EX_DATAERR, what);
@@ -579,16 +545,16 @@ work(void *arg, void *item)
 	msg_free(&m);
 	/* The message is not needed any more: free it early, on the
 	 * worker, to keep memory flat. */
-	free(j->data);
-	j->data = NULL;
-	return j;
+	free(j->m.data);
+	j->m.data = NULL;
 }
 
-static void
-emit(void *arg, void *result)
+/* Write the record and count the verdicts; the run frees j. */
+static int
+emit(void *arg, struct cli_msg *item)
 {
 	struct run *r = arg;
-	struct job *j = result;
+	struct job *j = (struct job *)item;
 	size_t k;
 
 	if (!r->io_failed && j->record != NULL &&
@@ -596,8 +562,7 @@ emit(void *arg, void *result)
 		r->io_failed = errno ? errno : EIO;
 	if (j->status > r->status)
 		r->status = j->status;
-	r->sum.messages++;
-	if (j->read_err != 0)
+	if (j->m.read_err != 0)
 		r->sum.unreadable++;
 	else if (j->status == EX_DATAERR)
 		r->sum.malformed++;
@@ -608,11 +573,9 @@ emit(void *arg, void *result)
 		r->sum.st[k] += j->st[k];
 	for (k = 0; k < NREASONS; k++)
 		r->sum.reason[k] += j->reason[k];
-	r->sum.bytes += j->len;
-	cli_progress_update(&r->progress, r->sum.messages,
-	    r->mb != NULL ? mbox_tell(r->mb) : r->sum.bytes);
 	free(j->record);
-	free(j);
+	j->record = NULL;
+	return r->io_failed ? -1 : 0;
 }
 
 /* ---- the summary ---- */
@@ -621,16 +584,15 @@ static void
 print_summary(const struct run *r)
 {
 	const struct summary *s = &r->sum;
+	const struct cli_batch *b = &r->batch;
 	struct dns_stats ds = { 0 };
 	char line[1024];
-	double el = cli_monotonic() - s->start;
-	unsigned long long bytes = r->mb != NULL ? mbox_tell(r->mb) :
-	    s->bytes;
+	double el = cli_monotonic() - b->start;
 	size_t k, at;
 	int st;
 
 	diag_warn("summary: %lu messages (%lu malformed, %lu unreadable), "
-	    "%lu signatures", s->messages, s->malformed, s->unreadable,
+	    "%lu signatures", b->messages, s->malformed, s->unreadable,
 	    s->sigs);
 	at = (size_t)snprintf(line, sizeof(line), "status:");
 	for (st = DKIM_PASS; st >= DKIM_NONE; st--)
@@ -650,99 +612,47 @@ print_summary(const struct run *r)
 	    "zone files, %lu cached, %lu timeouts)", ds.network, ds.queries,
 	    ds.zone_hits, ds.cache_hits, ds.timeouts);
 	diag_warn("summary: %.2f s, %.1f msg/s, %.2f MB/s", el,
-	    el > 0 ? (double)s->messages / el : 0,
-	    el > 0 ? (double)bytes / el / 1e6 : 0);
+	    el > 0 ? (double)b->messages / el : 0,
+	    el > 0 ? (double)b->bytes / el / 1e6 : 0);
 }
 
 /* ---- the three ways in ---- */
 
-static void *
-new_job(void)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		diag_die(EX_SOFTWARE, "out of memory");
-	return j;
-}
-
+/* After a run: the output flushed, the summary, and the exit status. */
 static int
-finish_run(struct run *r, struct workq *q)
+finish_run(struct run *r, int rc)
 {
-	if (q != NULL) {
-		workq_finish(q, emit, r);
-		workq_free(q);
-	}
-	if (fflush(stdout) == EOF || ferror(stdout))
-		r->io_failed = errno ? errno : EIO;
-	cli_progress_end(&r->progress);
-	if (r->c->summary)
+	int err = cli_flush_stdout();
+
+	if (err != 0 && !r->io_failed)
+		r->io_failed = err;
+	if (r->c->cli.summary)
 		print_summary(r);
-	if (r->io_failed) {
+	if (r->io_failed)
 		diag_warn("output: %s", strerror(r->io_failed));
-		return EX_IOERR;
-	}
-	return -1;
-}
-
-static struct workq *
-start_queue(struct run *r)
-{
-	struct workq *q;
-	unsigned n = r->c->jobs ? r->c->jobs : 1;
-
-	if ((q = workq_new(n, (size_t)n * 4, work, (void *)r->c)) == NULL)
-		diag_die(EX_SOFTWARE, "cannot start %u threads", n);
-	return q;
+	if (rc != 0)
+		return rc;
+	return r->io_failed ? EX_IOERR : -1;
 }
 
 static void
-push(struct workq *q, struct job *j, struct run *r)
+run_init(struct run *r, const struct conf *c)
 {
-	if (workq_push(q, j, emit, r) == -1)
-		diag_die(EX_SOFTWARE, "work queue: %s", strerror(errno));
+	r->c = c;
+	r->batch.jobs = c->cli.jobs;
+	r->batch.msg_size = sizeof(struct job);
+	r->batch.work = work;
+	r->batch.emit = emit;
+	r->batch.arg = r;
 }
 
 static int
 verify_mbox(const struct conf *c, struct run *r)
 {
-	const char *path = c->ninputs == 1 ? c->inputs[0] : "-";
-	FILE *in = stdin;
-	struct stat st;
-	struct mbox_msg mm;
-	struct workq *q;
-	struct job *j;
-	int n = 0, rc, err = 0;
+	int rc;
 
-	if (strcmp(path, "-") != 0 && (in = fopen(path, "r")) == NULL)
-		diag_die(EX_NOINPUT, "%s: %s", path, strerror(errno));
-	if ((r->mb = mbox_open(in, c->variant, 0)) == NULL)
-		diag_die(EX_SOFTWARE, "mbox: %s", strerror(errno));
-	cli_progress_start(&r->progress, fstat(fileno(in), &st) == 0 &&
-	    S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0,
-	    "messages");
-	q = start_queue(r);
-	while (!r->io_failed && (n = mbox_next(r->mb, &mm)) == 1) {
-		j = new_job();
-		j->data = mm.data;
-		j->len = mm.len;
-		j->label = LABEL_MESSAGE;
-		j->index = mm.index;
-		free(mm.from_line);
-		push(q, j, r);
-	}
-	if (!r->io_failed && n == -1)
-		err = errno;
-	rc = finish_run(r, q);
-	mbox_close(r->mb);
-	r->mb = NULL;
-	if (in != stdin)
-		fclose(in);
-	if (err != 0) {
-		diag_warn("%s: %s", strcmp(path, "-") ? path : "stdin",
-		    err == EBADMSG ? "not an mbox" : strerror(err));
-		return err == EBADMSG ? EX_DATAERR : EX_IOERR;
-	}
+	rc = finish_run(r, cli_batch_mbox(&r->batch, c->ninputs == 1 ?
+	    c->inputs[0] : NULL, c->cli.mbox_variant));
 	if (rc >= 0)
 		return rc;
 	return r->internal ? EX_SOFTWARE : 0;
@@ -751,24 +661,10 @@ verify_mbox(const struct conf *c, struct run *r)
 static int
 verify_files(const struct conf *c, struct run *r)
 {
-	struct workq *q;
-	struct job *j;
-	int i, rc;
+	int rc;
 
-	cli_progress_start(&r->progress, 0, "messages");
-	q = start_queue(r);
-	for (i = 0; i < c->ninputs && !r->io_failed; i++) {
-		j = new_job();
-		j->label = LABEL_FILE;
-		j->name = c->inputs[i];
-		if (filter_read(c->inputs[i], &j->data, &j->len) != 0) {
-			j->read_err = errno ? errno : EIO;
-			diag_warn("%s: %s", c->inputs[i],
-			    strerror(j->read_err));
-		}
-		push(q, j, r);
-	}
-	rc = finish_run(r, q);
+	rc = finish_run(r, cli_batch_files(&r->batch, c->inputs,
+	    (size_t)c->ninputs));
 	return rc >= 0 ? rc : r->status;
 }
 
@@ -777,23 +673,29 @@ static int
 verify_one(const struct conf *c, struct run *r)
 {
 	const char *path = c->ninputs == 1 ? c->inputs[0] : NULL;
-	struct job *j = new_job();
+	struct job *j = calloc(1, sizeof(*j));
 	int rc;
 
-	cli_progress_start(&r->progress, 0, "messages");
-	if ((rc = filter_read(path, &j->data, &j->len)) != 0)
-		diag_die(rc, "%s: %s", path ? path : "stdin", strerror(errno));
-	work((void *)c, j);
+	if (j == NULL)
+		diag_die(EX_SOFTWARE, "out of memory");
+	r->batch.start = cli_monotonic();
+	if ((rc = filter_load(path, &j->m.data, &j->m.len)) != 0)
+		exit(rc);
+	work(r, &j->m);
 	if (j->error[0] != '\0') {
-		diag_warn("%s: %s", path ? path : "stdin", j->error);
+		diag_warn("%s: %s", cli_input_name(path), j->error);
 		rc = j->status;
-		free(j->record);
-		free(j);
-		return rc;
+	} else {
+		r->batch.messages = 1;
+		r->batch.bytes = j->m.len;
+		emit(r, &j->m);
+		rc = finish_run(r, 0);
+		rc = rc >= 0 ? rc : r->status;
 	}
-	emit(r, j);
-	rc = finish_run(r, NULL);
-	return rc >= 0 ? rc : r->status;
+	free(j->record);
+	free(j->m.data);
+	free(j);
+	return rc;
 }
 
 /* ---- filter mode ---- */
@@ -844,60 +746,6 @@ make_authres(const struct conf *c, const struct dkim_results *res,
 	return authres_format(ar, eol);
 }
 
-/* The fields to strip: Authentication-Results claiming our authserv-id
- * (RFC 8601 5), in header order. */
-static size_t
-forged_authres(const struct msg *m, const char *id,
-    const struct msg_field **drop)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < m->nfields; i++)
-		if (msg_field_is(&m->fields[i], "Authentication-Results") &&
-		    authres_claims(m->fields[i].value, m->fields[i].value_len,
-		    id))
-			drop[n++] = &m->fields[i];
-	return n;
-}
-
-static int
-write_filtered(const struct conf *c, const struct msg *m, const char *field,
-    const struct authres *ar, const char *buf, size_t len)
-{
-	const struct msg_field **drop = NULL;
-	struct filter_piece *pc;
-	size_t ndrop = 0, n;
-	int rc;
-
-	if (c->strip && m->nfields > 0 &&
-	    (drop = calloc(m->nfields, sizeof(*drop))) == NULL)
-		return filter_pass_through(STDOUT_FILENO, buf, len,
-		    "out of memory");
-	if (drop != NULL)
-		ndrop = forged_authres(m, authres_id(ar), drop);
-	if ((pc = calloc(ndrop + 2, sizeof(*pc))) == NULL) {
-		free(drop);
-		return filter_pass_through(STDOUT_FILENO, buf, len,
-		    "out of memory");
-	}
-	pc[0].p = field;
-	pc[0].n = strlen(field);
-	if (ndrop > 0)
-		n = 1 + filter_pieces_without(m, drop, ndrop, pc + 1);
-	else {
-		pc[1].p = buf;
-		pc[1].n = len;
-		n = 2;
-	}
-	if (ndrop > 0)
-		diag_info("removed %zu Authentication-Results field%s "
-		    "claiming %s", ndrop, ndrop > 1 ? "s" : "", authres_id(ar));
-	rc = filter_writev(STDOUT_FILENO, pc, n);
-	free(pc);
-	free(drop);
-	return rc;
-}
-
 static int
 timed_out_unpassed(const struct dkim_results *res)
 {
@@ -921,12 +769,11 @@ verify_filter(const struct conf *c)
 	struct msg m = { 0 };
 	char *buf = NULL, *field = NULL, why_buf[256];
 	const char *why = NULL;
-	size_t len;
+	size_t len, nstripped;
 	int rc;
 
-	if (filter_read(path, &buf, &len) != 0)
-		diag_die(EX_TEMPFAIL, "%s: %s", path ? path : "stdin",
-		    strerror(errno));
+	if (filter_load(path, &buf, &len) != 0)
+		return EX_TEMPFAIL;
 	if (msg_parse(&m, buf, len, &why) == -1) {
 		snprintf(why_buf, sizeof(why_buf), "cannot parse: %s",
 		    why ? why : strerror(errno));
@@ -941,8 +788,14 @@ verify_filter(const struct conf *c)
 	else if (c->tempfail && timed_out_unpassed(&res)) {
 		diag_warn("key lookup timed out; message deferred");
 		rc = EX_TEMPFAIL;
-	} else
-		rc = write_filtered(c, &m, field, ar, buf, len);
+	} else {
+		rc = filter_emit_msg(STDOUT_FILENO, &field, 1, &m,
+		    c->strip ? authres_id(ar) : NULL, &nstripped);
+		if (nstripped > 0)
+			diag_info("removed %zu Authentication-Results field%s "
+			    "claiming %s", nstripped, nstripped > 1 ? "s" : "",
+			    authres_id(ar));
+	}
 	free(field);
 	authres_free(ar);
 	dkim_results_free(&res);
@@ -959,10 +812,9 @@ main(int argc, char **argv)
 	int rc;
 
 	cli_init(&c.cli, argv, usage);
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	cli_openssl_init();
 	c.vo.policy = DKIM_POLICY_DEFAULT;
 	c.vo.max_sigs = 20;
-	c.variant = MBOX_RD;
 	parse_args(&c, argc, argv);
 	/* A filter that cannot work exits 75 before reading anything, so
 	 * that the message waits; a usage error stays one. */
@@ -970,9 +822,8 @@ main(int argc, char **argv)
 		return c.filter && rc != EX_USAGE ? EX_TEMPFAIL : rc;
 	if (c.filter)
 		return verify_filter(&c);
-	r.c = &c;
-	r.sum.start = cli_monotonic();
-	if (c.mbox)
+	run_init(&r, &c);
+	if (c.cli.mbox)
 		return verify_mbox(&c, &r);
 	if (c.ninputs > 1)
 		return verify_files(&c, &r);

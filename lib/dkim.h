@@ -94,6 +94,10 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 int dkim_sig_parse_ex(const char *value, size_t len, struct dkim_sig *sig,
     const char **why, int *reason);
 void dkim_sig_free(struct dkim_sig *sig);
+/* 1 when identity (an i= value) is "@domain", "local@domain" or the same
+ * in a subdomain of domain, case-insensitively (RFC 6376 3.5, i=); 0
+ * otherwise, and for NULL or an empty domain. */
+int dkim_identity_within(const char *identity, const char *domain);
 
 /* ---- key records (RFC 6376 3.6.1) ---- */
 #define DKIM_HASH_SHA1   1u

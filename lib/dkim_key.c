@@ -15,160 +15,35 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include "dkim.h"
+#include "dkim_int.h"
 
-static int
-is_fws_char(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int
-span_is(const char *s, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(s, word, len) == 0;
-}
-
-static char *
-copy_without_fws(const char *s, size_t len, size_t *outlen)
-{
-	char *p;
-	size_t n = 0;
-
-	if ((p = malloc(len + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		if (!is_fws_char(s[i]))
-			p[n++] = s[i];
-	p[n] = '\0';
-	if (outlen != NULL)
-		*outlen = n;
-	return p;
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Base64 without white space; padding optional but right if present.
- * 0, -1 on bad input, -2 on ENOMEM. */
-static int
-b64_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
-{
-	size_t pad = 0, n, o = 0;
-	unsigned acc = 0, bits = 0;
-	unsigned char *p;
-
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	n = len - pad;
-	if (n % 4 == 1 || (pad > 0 && len % 4 != 0))
-		return -1;
-	if ((p = malloc(n * 3 / 4 + 1)) == NULL)
-		return -2;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value((unsigned char)s[i]);
-
-		if (v < 0) {
-			free(p);
-			return -1;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			p[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	*out = p;
-	*outlen = o;
-	return 0;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* n= is a qp-section: =XX decoded, line breaks dropped, the rest (spaces
- * included) as written; a malformed =XX stays. */
-static char *
-qp_decode(const char *s, size_t len)
-{
-	char *p;
-	size_t n = 0;
-
-	if ((p = malloc(len + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (s[i] == '\r' || s[i] == '\n')
-			continue;
-		if (s[i] == '=' && i + 2 < len &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			p[n++] = (char)(hi << 4 | lo);
-			i += 2;
-			continue;
-		}
-		p[n++] = s[i];
-	}
-	p[n] = '\0';
-	return p;
-}
-
-/* Call fn on each element of a colon-separated list (FWS already gone). */
+/* Call fn on each element of a colon-separated list. */
 static void
 each_item(const char *s, void (*fn)(struct dkim_key *, const char *, size_t),
     struct dkim_key *key)
 {
-	const char *colon;
+	const char *item;
+	size_t len;
 
-	for (;;) {
-		colon = strchr(s, ':');
-		fn(key, s, colon ? (size_t)(colon - s) : strlen(s));
-		if (colon == NULL)
-			return;
-		s = colon + 1;
-	}
+	while (dkim_list_next(&s, &item, &len))
+		fn(key, item, len);
 }
 
 static void
 add_hash(struct dkim_key *key, const char *s, size_t len)
 {
-	if (span_is(s, len, "sha1"))
+	if (dkim_span_is(s, len, "sha1"))
 		key->hashes |= DKIM_HASH_SHA1;
-	else if (span_is(s, len, "sha256"))
+	else if (dkim_span_is(s, len, "sha256"))
 		key->hashes |= DKIM_HASH_SHA256;
 }
 
 static void
 add_flag(struct dkim_key *key, const char *s, size_t len)
 {
-	if (span_is(s, len, "y"))
+	if (dkim_span_is(s, len, "y"))
 		key->testing = 1;
-	else if (span_is(s, len, "s"))
+	else if (dkim_span_is(s, len, "s"))
 		key->nosubdomains = 1;
 }
 
@@ -180,7 +55,7 @@ tag_or(const struct dkim_taglist *tl, const char *name, const char *dflt)
 
 	if (t == NULL)
 		return strdup(dflt);
-	return copy_without_fws(t->value, t->value_len, NULL);
+	return dkim_copy_without_fws(t->value, t->value_len, NULL);
 }
 
 static EVP_PKEY *
@@ -230,7 +105,7 @@ parse_pubkey(struct dkim_key *key, const struct dkim_tag *t,
 	size_t n;
 	int rc;
 
-	if ((s = copy_without_fws(t->value, t->value_len, &n)) == NULL) {
+	if ((s = dkim_copy_without_fws(t->value, t->value_len, &n)) == NULL) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -239,7 +114,7 @@ parse_pubkey(struct dkim_key *key, const struct dkim_tag *t,
 		key->revoked = 1;
 		return 0;
 	}
-	rc = b64_decode(s, n, &key->p, &key->plen);
+	rc = dkim_b64_decode(s, n, &key->p, &key->plen);
 	free(s);
 	if (rc != 0) {
 		*why = rc == -2 ? "out of memory" : "bad base64 in tag p";
@@ -296,7 +171,7 @@ parse_key(const struct dkim_taglist *tl, struct dkim_key *key,
 	if ((t = dkim_tags_get(tl, "n")) == NULL)
 		key->notes = strdup("");
 	else
-		key->notes = qp_decode(t->value, t->value_len);
+		key->notes = dkim_qp_decode(t->value, t->value_len, 0);
 	if (key->notes == NULL)
 		return -1;
 	if (dkim_tags_get(tl, "h") == NULL)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dkim.h"
+#include "dkim_int.h"
 
 #define SIG_MAX_HNAMES 1024	/* more h= names than this is hostile */
 #define SIG_MAX_LENGTH (1LL << 62)
@@ -34,139 +34,25 @@ dkim_canon_name(enum dkim_canon c)
 	return c == DKIM_RELAXED ? "relaxed" : "simple";
 }
 
-static int
-is_fws_char(char c)
+/* RFC 6376 3.5, i=: the domain part is d= or a subdomain of it. */
+int
+dkim_identity_within(const char *identity, const char *domain)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+	const char *at, *dom;
+	size_t il, dl;
 
-static int
-span_is(const char *s, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(s, word, len) == 0;
-}
-
-static char *
-copy_span(const char *s, size_t len)
-{
-	char *p;
-
-	if ((p = malloc(len + 1)) == NULL)
-		return NULL;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
-
-/* A copy with the folding white space taken out. */
-static char *
-copy_without_fws(const char *s, size_t len, size_t *outlen)
-{
-	char *p;
-	size_t n = 0;
-
-	if ((p = malloc(len + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++)
-		if (!is_fws_char(s[i]))
-			p[n++] = s[i];
-	p[n] = '\0';
-	if (outlen != NULL)
-		*outlen = n;
-	return p;
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decode base64 without white space (already removed).  Padding is
- * optional, but if present it must be right.  0, -1 on bad input, -2 on
- * ENOMEM. */
-static int
-b64_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
-{
-	size_t pad = 0, n, o = 0;
-	unsigned acc = 0, bits = 0;
-	unsigned char *p;
-
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	n = len - pad;
-	if (n % 4 == 1 || (pad > 0 && len % 4 != 0))
-		return -1;
-	if ((p = malloc(n * 3 / 4 + 1)) == NULL)
-		return -2;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value((unsigned char)s[i]);
-
-		if (v < 0) {
-			free(p);
-			return -1;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			p[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	*out = p;
-	*outlen = o;
-	return 0;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* dkim-quoted-printable (RFC 6376 2.11): FWS dropped, =XX decoded.  A
- * malformed =XX stays as written. */
-static char *
-qp_decode(const char *s, size_t len)
-{
-	char *p;
-	size_t n = 0;
-
-	if ((p = malloc(len + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (is_fws_char(s[i]))
-			continue;
-		if (s[i] == '=' && i + 2 < len &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			p[n++] = (char)(hi << 4 | lo);
-			i += 2;
-			continue;
-		}
-		p[n++] = s[i];
-	}
-	p[n] = '\0';
-	return p;
+	if (identity == NULL || domain == NULL ||
+	    (at = strrchr(identity, '@')) == NULL)
+		return 0;
+	dom = at + 1;
+	il = strlen(dom);
+	dl = strlen(domain);
+	if (dl == 0)
+		return 0;
+	if (il == dl)
+		return strcasecmp(dom, domain) == 0;
+	return il > dl && dom[il - dl - 1] == '.' &&
+	    strcasecmp(dom + il - dl, domain) == 0;
 }
 
 /* Decimal, 1 to maxdigits digits, at most max.  0, or -1. */
@@ -223,11 +109,11 @@ plain_token(const struct dkim_tag *t)
 static int
 parse_algo(struct dkim_sig *sig, const struct dkim_tag *t, struct sig_err *e)
 {
-	if ((sig->algo_text = copy_span(t->value, t->value_len)) == NULL)
+	if ((sig->algo_text = dkim_copy_span(t->value, t->value_len)) == NULL)
 		return nomem(e);
 	sig->algo = DKIM_ALGO_UNKNOWN;
 	for (size_t a = 0; a < sizeof(algo_names) / sizeof(algo_names[0]); a++)
-		if (span_is(t->value, t->value_len, algo_names[a]))
+		if (dkim_span_is(t->value, t->value_len, algo_names[a]))
 			sig->algo = (enum dkim_algo)a;
 	return 0;
 }
@@ -235,9 +121,9 @@ parse_algo(struct dkim_sig *sig, const struct dkim_tag *t, struct sig_err *e)
 static int
 canon_word(const char *s, size_t len, enum dkim_canon *c)
 {
-	if (span_is(s, len, "simple"))
+	if (dkim_span_is(s, len, "simple"))
 		*c = DKIM_SIMPLE;
-	else if (span_is(s, len, "relaxed"))
+	else if (dkim_span_is(s, len, "relaxed"))
 		*c = DKIM_RELAXED;
 	else
 		return -1;
@@ -273,13 +159,13 @@ b64_tag(const struct dkim_tag *t, unsigned char **out, size_t *outlen,
 	size_t n;
 	int rc;
 
-	if ((s = copy_without_fws(t->value, t->value_len, &n)) == NULL)
+	if ((s = dkim_copy_without_fws(t->value, t->value_len, &n)) == NULL)
 		return nomem(e);
 	if (n == 0) {
 		free(s);
 		return sig_fail(e, DKIM_R_SIGNATURE_SYNTAX, empty);
 	}
-	if ((rc = b64_decode(s, n, out, outlen)) != 0) {
+	if ((rc = dkim_b64_decode(s, n, out, outlen)) != 0) {
 		free(s);
 		return rc == -2 ? nomem(e) :
 		    sig_fail(e, DKIM_R_SIGNATURE_SYNTAX, bad);
@@ -310,7 +196,7 @@ parse_hnames(struct dkim_sig *sig, const struct dkim_tag *t,
 	char *text, *p, *colon;
 	size_t n, count = 1;
 
-	if ((text = copy_without_fws(t->value, t->value_len, &n)) == NULL)
+	if ((text = dkim_copy_without_fws(t->value, t->value_len, &n)) == NULL)
 		return nomem(e);
 	sig->hnames_text = text;
 	if (n == 0)
@@ -330,7 +216,7 @@ parse_hnames(struct dkim_sig *sig, const struct dkim_tag *t,
 		if (!field_name_ok(p, (size_t)(colon - p)))
 			return sig_fail(e, DKIM_R_SIGNATURE_SYNTAX,
 			    "bad header name in h=");
-		if ((sig->hnames[sig->nh++] = copy_span(p,
+		if ((sig->hnames[sig->nh++] = dkim_copy_span(p,
 		    (size_t)(colon - p))) == NULL)
 			return nomem(e);
 	}
@@ -352,7 +238,8 @@ parse_identity(struct dkim_sig *sig, const struct dkim_tag *t,
 		return 0;
 	}
 	sig->identity_given = 1;
-	if ((sig->identity = qp_decode(t->value, t->value_len)) == NULL)
+	if ((sig->identity = dkim_qp_decode(t->value, t->value_len,
+	    DKIM_QP_DROP_WSP)) == NULL)
 		return nomem(e);
 	if (strchr(sig->identity, '@') == NULL)
 		return sig_fail(e, DKIM_R_SIGNATURE_SYNTAX, "bad tag i");
@@ -364,23 +251,20 @@ static int
 parse_query(struct dkim_sig *sig, const struct dkim_tag *t,
     struct sig_err *e)
 {
-	const char *p, *end, *colon;
+	const char *p, *item;
+	size_t n;
 
 	if (t == NULL) {
-		if ((sig->query = copy_span("dns/txt", 7)) == NULL)
+		if ((sig->query = dkim_copy_span("dns/txt", 7)) == NULL)
 			return nomem(e);
 		return 0;
 	}
-	if ((sig->query = copy_without_fws(t->value, t->value_len, NULL))
+	if ((sig->query = dkim_copy_without_fws(t->value, t->value_len, NULL))
 	    == NULL)
 		return nomem(e);
-	end = sig->query + strlen(sig->query);
-	for (p = sig->query; p <= end; p = colon + 1) {
-		if ((colon = memchr(p, ':', (size_t)(end - p))) == NULL)
-			colon = end;
-		if (span_is(p, (size_t)(colon - p), "dns/txt"))
+	for (p = sig->query; dkim_list_next(&p, &item, &n);)
+		if (dkim_span_is(item, n, "dns/txt"))
 			return 0;
-	}
 	return sig_fail(e, DKIM_R_UNSUPPORTED_QUERY,
 	    "unsupported query method");
 }
@@ -437,19 +321,19 @@ parse_tags(struct dkim_sig *sig, const struct dkim_taglist *tl,
 	t = dkim_tags_get(tl, "d");
 	if (!plain_token(t))
 		return sig_fail(e, DKIM_R_SIGNATURE_SYNTAX, "bad tag d");
-	if ((sig->domain = copy_span(t->value, t->value_len)) == NULL)
+	if ((sig->domain = dkim_copy_span(t->value, t->value_len)) == NULL)
 		return nomem(e);
 	t = dkim_tags_get(tl, "s");
 	if (!plain_token(t))
 		return sig_fail(e, DKIM_R_SIGNATURE_SYNTAX, "bad tag s");
-	if ((sig->selector = copy_span(t->value, t->value_len)) == NULL)
+	if ((sig->selector = dkim_copy_span(t->value, t->value_len)) == NULL)
 		return nomem(e);
 	if (parse_hnames(sig, dkim_tags_get(tl, "h"), e) == -1 ||
 	    parse_identity(sig, dkim_tags_get(tl, "i"), e) == -1 ||
 	    parse_times(sig, tl, e) == -1)
 		return -1;
 	if ((t = dkim_tags_get(tl, "z")) != NULL &&
-	    (sig->copied = copy_span(t->value, t->value_len)) == NULL)
+	    (sig->copied = dkim_copy_span(t->value, t->value_len)) == NULL)
 		return nomem(e);
 	/* Unsupported methods after syntax: a broken field is invalid
 	 * whatever it asks for. */

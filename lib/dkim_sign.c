@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 
 #include <openssl/bio.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "dkim.h"
+#include "dkim_int.h"
 #include "msg.h"
 
 #define LINE_MAX_COLS	78	/* RFC 5322 2.1.1 */
@@ -42,41 +42,9 @@ const char dkim_default_sign_headers[] =
 /* ---- small buffers ---- */
 
 static int
-add(struct dkim_buf *b, const void *p, size_t n)
-{
-	if (n + 1 > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 512;
-		while (cap - b->len < n + 1) {
-			if (cap > ((size_t)-1) / 2)
-				return -1;
-			cap *= 2;
-		}
-		char *q = realloc(b->p, cap);
-		if (q == NULL)
-			return -1;
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-static int
 adds(struct dkim_buf *b, const char *s)
 {
-	return add(b, s, strlen(s));
-}
-
-static char *
-b64(const unsigned char *p, size_t n)
-{
-	char *s = malloc(4 * ((n + 2) / 3) + 1);
-
-	if (s != NULL)
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-	return s;
+	return dkim_buf_add(b, s, strlen(s));
 }
 
 /* ---- header name list (Exim syntax) ---- */
@@ -157,24 +125,17 @@ static int
 expand_list(const struct msg *m, const char *list, struct names *h,
     const char **why)
 {
-	const char *p = list;
+	const char *p = list, *s;
+	size_t n;
 
-	while (*p) {
-		const char *e = strchr(p, ':');
-		if (e == NULL)
-			e = p + strlen(p);
-		const char *s = p, *t = e;
-		p = *e ? e + 1 : e;
-		while (s < t && isspace((unsigned char)*s))
-			s++;
-		while (t > s && isspace((unsigned char)t[-1]))
-			t--;
-		if (s == t)
+	while (dkim_list_next(&p, &s, &n)) {
+		if (n == 0)
 			continue;
 		char mode = 0;
-		if (*s == '=' || *s == '+')
+		if (*s == '=' || *s == '+') {
 			mode = *s++;
-		size_t n = (size_t)(t - s);
+			n--;
+		}
 		if (!field_name_ok(s, n)) {
 			*why = "bad header name in the list";
 			return -1;
@@ -220,28 +181,22 @@ domain_ok(const char *d)
 	return 1;
 }
 
-/* i= is "@d", "local@d", or the same within a subdomain of d. */
+/* i= is "@d", "local@d", or the same within a subdomain of d; its local
+ * part plain (dkim-quoted-printable would allow more) and its domain a
+ * host name. */
 static int
 identity_ok(const char *id, const char *d)
 {
 	const char *at = strrchr(id, '@');
 
-	if (at == NULL)
+	if (at == NULL || !domain_ok(at + 1))
 		return 0;
 	for (const char *q = id; q < at; q++) {
 		unsigned char c = (unsigned char)*q;
-		/* dkim-quoted-printable would allow more; keep it plain. */
 		if (c <= ' ' || c == ';' || c == 0x7f || c == '=')
 			return 0;
 	}
-	const char *dom = at + 1;
-	size_t il = strlen(dom), dl = strlen(d);
-	if (!domain_ok(dom))
-		return 0;
-	if (il == dl)
-		return strcasecmp(dom, d) == 0;
-	return il > dl && dom[il - dl - 1] == '.' &&
-	    strcasecmp(dom + il - dl, d) == 0;
+	return dkim_identity_within(id, d);
 }
 
 /* The a= for a key, or NULL with *why. */
@@ -276,7 +231,7 @@ struct fold {
 static void
 f_put(struct fold *f, const char *s, size_t n)
 {
-	if (add(&f->b, s, n) != 0)
+	if (dkim_buf_add(&f->b, s, n) != 0)
 		f->err = 1;
 	f->col += n;
 }
@@ -432,11 +387,8 @@ sign_digest(EVP_PKEY *key, enum dkim_algo a, const unsigned char *dig,
 			ok = 1;
 		EVP_MD_CTX_free(mc);
 	} else {
-		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-		if (pc && EVP_PKEY_sign_init(pc) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pc, dkim_md(a)) == 1 &&
-		    EVP_PKEY_sign(pc, NULL, slen, dig, dlen) == 1 &&
+		EVP_PKEY_CTX *pc = dkim_rsa_ctx(key, a, 1);
+		if (pc && EVP_PKEY_sign(pc, NULL, slen, dig, dlen) == 1 &&
 		    (*sig = malloc(*slen)) != NULL &&
 		    EVP_PKEY_sign(pc, *sig, slen, dig, dlen) == 1)
 			ok = 1;
@@ -463,7 +415,7 @@ with_eol(const struct dkim_buf *b, const char *eol)
 		const char *q = strstr(p, "\r\n");
 		if (q == NULL)
 			q = end;
-		if (add(&o, p, (size_t)(q - p)) != 0 ||
+		if (dkim_buf_add(&o, p, (size_t)(q - p)) != 0 ||
 		    (q < end && adds(&o, eol) != 0)) {
 			free(o.p);
 			return NULL;
@@ -587,7 +539,7 @@ dkim_sign(const struct msg *m, const struct dkim_signer *s, time_t now,
 		*why = "body hash failed";
 		goto out;
 	}
-	if ((bh64 = b64(bh, bhlen)) == NULL)
+	if ((bh64 = dkim_b64_encode(bh, bhlen)) == NULL)
 		goto out;
 	if (build_unsigned(&f, m, s, algo, now, &h, idx, bh64, blen) != 0)
 		goto out;
@@ -600,7 +552,7 @@ dkim_sign(const struct msg *m, const struct dkim_signer *s, time_t now,
 		*why = "signing failed (not a private key?)";
 		goto out;
 	}
-	if ((b64sig = b64(sig, slen)) == NULL)
+	if ((b64sig = dkim_b64_encode(sig, slen)) == NULL)
 		goto out;
 	f_base64(&f, b64sig);
 	f_put(&f, "\r\n", 2);
@@ -640,31 +592,118 @@ signing_key_ok(EVP_PKEY *k, const char **why)
 	return key_algo(k, &a, why) != NULL ? 0 : -1;
 }
 
-EVP_PKEY *
-dkim_load_private_key(const char *path, const char **why)
+/* The PEM blocks a DKIM signing key comes in, as OpenSSL's decoders name
+ * them, RSA first (the common case).  A decoder context set up for one
+ * structure and key type costs a fraction of PEM_read_bio_PrivateKey's,
+ * which tries every decoder there is. */
+static const struct {
+	const char *label, *structure, *type;
+} key_forms[] = {
+	{ "-----BEGIN PRIVATE KEY-----", "PrivateKeyInfo", "RSA" },
+	{ "-----BEGIN PRIVATE KEY-----", "PrivateKeyInfo", "ED25519" },
+	{ "-----BEGIN RSA PRIVATE KEY-----", "type-specific", "RSA" },
+};
+
+/* Only when the first PEM block is one of those: PEM_read_bio_PrivateKey
+ * takes the first block it can, and we must take the same one. */
+static EVP_PKEY *
+decode_typed(const char *buf, size_t len)
+{
+	const char *at = memmem(buf, len, "-----BEGIN ", 11);
+	const unsigned char *p;
+	size_t n;
+
+	if (at == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof key_forms / sizeof key_forms[0]; i++) {
+		const char *label = key_forms[i].label;
+		OSSL_DECODER_CTX *dc;
+		EVP_PKEY *k = NULL;
+
+		if ((size_t)(buf + len - at) < strlen(label) ||
+		    memcmp(at, label, strlen(label)) != 0)
+			continue;
+		dc = OSSL_DECODER_CTX_new_for_pkey(&k, "PEM",
+		    key_forms[i].structure, key_forms[i].type,
+		    EVP_PKEY_KEYPAIR, NULL, NULL);
+		p = (const unsigned char *)at;
+		n = len - (size_t)(at - buf);
+		if (dc != NULL &&
+		    OSSL_DECODER_CTX_set_pem_password_cb(dc, no_passphrase,
+		    NULL) == 1)
+			(void)OSSL_DECODER_from_data(dc, &p, &n);
+		OSSL_DECODER_CTX_free(dc);
+		ERR_clear_error();
+		if (k != NULL)
+			return k;
+	}
+	return NULL;
+}
+
+/* Whatever else PEM_read_bio_PrivateKey takes (other blocks first, other
+ * key types, so that they are refused for what they are). */
+static EVP_PKEY *
+decode_any(const char *buf, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(buf, (int)len);
+	EVP_PKEY *k = NULL;
+
+	if (bio != NULL)
+		k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	return k;
+}
+
+/* The whole file, at most MAX_KEY_FILE bytes.  0, or -1 with *why. */
+static int
+read_key_file(const char *path, char **buf, size_t *len, const char **why)
 {
 	struct stat st;
-	EVP_PKEY *k = NULL;
-	BIO *bio;
+	FILE *fp;
 
-	*why = NULL;
 	if (stat(path, &st) != 0) {
 		*why = strerror(errno);
-		return NULL;
+		return -1;
 	}
 	if (st.st_size > MAX_KEY_FILE) {
 		*why = "key file too large";
-		return NULL;
+		return -1;
 	}
-	if ((bio = BIO_new_file(path, "r")) == NULL) {
-		ERR_clear_error();
+	if ((fp = fopen(path, "r")) == NULL) {
 		*why = "cannot open";
-		return NULL;
+		return -1;
 	}
+	if ((*buf = malloc(MAX_KEY_FILE + 1)) == NULL) {
+		fclose(fp);
+		*why = "out of memory";
+		return -1;
+	}
+	*len = fread(*buf, 1, MAX_KEY_FILE + 1, fp);
+	fclose(fp);
+	if (*len > MAX_KEY_FILE) {
+		free(*buf);
+		*why = "key file too large";
+		return -1;
+	}
+	return 0;
+}
+
+EVP_PKEY *
+dkim_load_private_key(const char *path, const char **why)
+{
+	EVP_PKEY *k;
+	char *buf;
+	size_t len;
+
+	*why = NULL;
+	if (read_key_file(path, &buf, &len, why) != 0)
+		return NULL;
 	/* PKCS#1 "RSA PRIVATE KEY" and PKCS#8 "PRIVATE KEY" alike. */
-	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	ERR_clear_error();
+	if ((k = decode_typed(buf, len)) == NULL)
+		k = decode_any(buf, len);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
 	if (k == NULL) {
 		*why = "not a PEM private key (or encrypted)";
 		return NULL;
@@ -715,12 +754,12 @@ public_key_b64(EVP_PKEY *pkey)
 	switch (EVP_PKEY_get_base_id(pkey)) {
 	case EVP_PKEY_RSA:
 		if ((n = i2d_PUBKEY(pkey, &der)) > 0)
-			s = b64(der, (size_t)n);
+			s = dkim_b64_encode(der, (size_t)n);
 		OPENSSL_free(der);
 		break;
 	case EVP_PKEY_ED25519:
 		if (EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) == 1)
-			s = b64(raw, rawlen);
+			s = dkim_b64_encode(raw, rawlen);
 		break;
 	}
 	ERR_clear_error();
@@ -755,7 +794,7 @@ dkim_key_zone_record(EVP_PKEY *pkey, const char *domain,
 		size_t n = rec.len - i < TXT_STRING_MAX ? rec.len - i :
 		    TXT_STRING_MAX;
 		err |= adds(&o, " \"");
-		err |= add(&o, rec.p + i, n);
+		err |= dkim_buf_add(&o, rec.p + i, n);
 		err |= adds(&o, "\"");
 	}
 	err |= adds(&o, " )");

@@ -11,13 +11,7 @@
  */
 #include <string.h>
 
-#include "dkim.h"
-
-static int
-is_wsp(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
+#include "dkim_int.h"
 
 static int
 is_alpha(unsigned char c)
@@ -48,7 +42,7 @@ fws_len(const char *s, size_t len)
 	size_t i = 0, brk;
 
 	for (;;) {
-		while (i < len && is_wsp((unsigned char)s[i]))
+		while (i < len && dkim_is_wsp((unsigned char)s[i]))
 			i++;
 		brk = 0;
 		if (i + 1 < len && s[i] == '\r' && s[i + 1] == '\n')
@@ -56,7 +50,7 @@ fws_len(const char *s, size_t len)
 		else if (i < len && s[i] == '\n')
 			brk = 1;
 		if (brk == 0 || i + brk >= len ||
-		    !is_wsp((unsigned char)s[i + brk]))
+		    !dkim_is_wsp((unsigned char)s[i + brk]))
 			return i;
 		i += brk;
 	}

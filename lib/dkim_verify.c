@@ -19,9 +19,8 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 
-#include "dkim.h"
+#include "dkim_int.h"
 #include "dns.h"
 #include "msg.h"
 
@@ -32,28 +31,6 @@
 #define MAX_KEY_NAME		255	/* selector._domainkey.domain */
 #define MAX_SELECT_ENTRIES	1024
 #define MAX_SELECT_ENTRY_LEN	1024
-
-/* ---- message digests, fetched once ---- */
-
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_sha1_fetched, *md_sha256_fetched;
-
-static void
-md_fetch(void)
-{
-	md_sha1_fetched = EVP_MD_fetch(NULL, "SHA1", NULL);
-	md_sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-/* Explicitly fetched digests: an implicit fetch on every init is slow. */
-const EVP_MD *
-dkim_md(enum dkim_algo a)
-{
-	pthread_once(&md_once, md_fetch);
-	if (a == DKIM_RSA_SHA1)
-		return md_sha1_fetched ? md_sha1_fetched : EVP_sha1();
-	return md_sha256_fetched ? md_sha256_fetched : EVP_sha256();
-}
 
 /* ---- names ---- */
 
@@ -183,37 +160,6 @@ dkim_select_fields(const struct msg *m, char *const *names, size_t nh,
 	}
 }
 
-static int
-buf_reserve(struct dkim_buf *b, size_t more)
-{
-	size_t need = b->len + more;
-
-	if (need < b->len)
-		return -1;
-	if (need <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 1024;
-	while (cap < need)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (p == NULL)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int
-buf_add(struct dkim_buf *b, const void *p, size_t n)
-{
-	if (buf_reserve(b, n + 1) != 0)
-		return -1;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 int
 dkim_header_hash(const struct msg *m, char *const *names, size_t nh,
     enum dkim_canon c, const char *sigfield, size_t siglen,
@@ -301,12 +247,6 @@ out:
 	return rc;
 }
 
-static int
-is_fws(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 int
 dkim_strip_b(const char *raw, size_t raw_len, size_t value_off,
     struct dkim_buf *out)
@@ -320,14 +260,14 @@ dkim_strip_b(const char *raw, size_t raw_len, size_t value_off,
 		while (end < raw_len && raw[end] != ';')
 			end++;
 		size_t q = seg;
-		while (q < end && is_fws((unsigned char)raw[q]))
+		while (q < end && dkim_is_fws((unsigned char)raw[q]))
 			q++;
 		size_t name = q;
 		while (q < end && (isalnum((unsigned char)raw[q]) ||
 		    raw[q] == '_'))
 			q++;
 		size_t namelen = q - name;
-		while (q < end && is_fws((unsigned char)raw[q]))
+		while (q < end && dkim_is_fws((unsigned char)raw[q]))
 			q++;
 		if (namelen == 1 && raw[name] == 'b' && q < end &&
 		    raw[q] == '=') {
@@ -335,22 +275,25 @@ dkim_strip_b(const char *raw, size_t raw_len, size_t value_off,
 			 * it stays, as dkimpy and OpenDKIM do. */
 			size_t cut = q + 1, cutend = end;
 			while (cutend > cut &&
-			    is_fws((unsigned char)raw[cutend - 1]))
+			    dkim_is_fws((unsigned char)raw[cutend - 1]))
 				cutend--;
-			if (buf_add(out, raw, cut) != 0 ||
-			    buf_add(out, raw + cutend, raw_len - cutend) != 0)
+			if (dkim_buf_add(out, raw, cut) != 0 ||
+			    dkim_buf_add(out, raw + cutend,
+			    raw_len - cutend) != 0)
 				return -1;
 			return 0;
 		}
 		p = end + 1;
 	}
-	return buf_add(out, raw, raw_len);
+	return dkim_buf_add(out, raw, raw_len);
 }
 
 /* ---- the key cache ---- */
 
 #define KC_SLOTS	256	/* direct-mapped by hash of the record */
 #define KC_MAX_TEXT	8192	/* longer records are parsed, not kept */
+
+#define KC_IDLE_CTX	8	/* rsa-sha256 contexts kept ready per key */
 
 struct kc_entry {
 	unsigned refs;
@@ -360,6 +303,8 @@ struct kc_entry {
 	int ok;
 	const char *why;
 	struct dkim_key key;
+	EVP_PKEY_CTX *idle[KC_IDLE_CTX];
+	size_t nidle;
 };
 
 static pthread_mutex_t kc_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -382,6 +327,8 @@ kc_free(struct kc_entry *e)
 {
 	if (e == NULL)
 		return;
+	while (e->nidle > 0)
+		EVP_PKEY_CTX_free(e->idle[--e->nidle]);
 	if (e->ok)
 		dkim_key_free(&e->key);
 	free(e->txt);
@@ -477,23 +424,19 @@ dkim_key_cache_clear(void)
 
 /* ---- results ---- */
 
+#define RESULT_STRINGS(r) { &(r)->cur_signer, &(r)->domain, &(r)->identity, \
+	&(r)->selector, &(r)->algo, &(r)->canon_body, &(r)->canon_headers, \
+	&(r)->copiedheaders, &(r)->headernames, &(r)->key_srvtype, \
+	&(r)->key_granularity, &(r)->key_notes, &(r)->b_text }
+
 static void
 result_free(struct dkim_result *r)
 {
+	char **s[] = RESULT_STRINGS(r);
+
+	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+		free(*s[i]);
 	free(r->detail);
-	free(r->cur_signer);
-	free(r->domain);
-	free(r->identity);
-	free(r->selector);
-	free(r->algo);
-	free(r->canon_body);
-	free(r->canon_headers);
-	free(r->copiedheaders);
-	free(r->headernames);
-	free(r->key_srvtype);
-	free(r->key_granularity);
-	free(r->key_notes);
-	free(r->b_text);
 	memset(r, 0, sizeof *r);
 }
 
@@ -514,13 +457,10 @@ dkim_results_free(struct dkim_results *res)
 static int
 set_strn(char **dst, const char *s, size_t n)
 {
-	char *p = malloc(n + 1);
+	char *p = dkim_copy_span(s, n);
 
 	if (p == NULL)
 		return -1;
-	if (n)
-		memcpy(p, s, n);
-	p[n] = '\0';
 	free(*dst);
 	*dst = p;
 	return 0;
@@ -533,11 +473,6 @@ set_str(char **dst, const char *s)
 		s = "";
 	return set_strn(dst, s, strlen(s));
 }
-
-#define RESULT_STRINGS(r) { &(r)->cur_signer, &(r)->domain, &(r)->identity, \
-	&(r)->selector, &(r)->algo, &(r)->canon_body, &(r)->canon_headers, \
-	&(r)->copiedheaders, &(r)->headernames, &(r)->key_srvtype, \
-	&(r)->key_granularity, &(r)->key_notes, &(r)->b_text }
 
 static int
 result_init(struct dkim_result *r)
@@ -604,7 +539,7 @@ set_tag_nofws(char **dst, const struct dkim_taglist *tl, const char *name)
 		return 0;
 	for (size_t i = 0; i < t->value_len && n < sizeof tmp - 1; i++) {
 		unsigned char c = (unsigned char)t->value[i];
-		if (!is_fws(c) && c >= 0x20 && c != 0x7f)
+		if (!dkim_is_fws(c) && c >= 0x20 && c != 0x7f)
 			tmp[n++] = (char)c;
 	}
 	return set_strn(dst, tmp, n);
@@ -647,27 +582,11 @@ fill_from_tags(struct dkim_result *r, const struct msg_field *f)
 static int
 set_copied(char **dst, const char *z)
 {
-	size_t n = strlen(z), o = 0;
-	char *p = malloc(n + 1);
+	char *p = dkim_qp_decode(z, strlen(z), DKIM_QP_DROP_WSP |
+	    DKIM_QP_NO_NUL);
 
 	if (p == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)z[i];
-		if (is_fws(c))
-			continue;
-		if (c == '=' && i + 2 < n &&
-		    isxdigit((unsigned char)z[i + 1]) &&
-		    isxdigit((unsigned char)z[i + 2])) {
-			char hex[3] = { z[i + 1], z[i + 2], 0 };
-			c = (unsigned char)strtoul(hex, NULL, 16);
-			i += 2;
-			if (c == 0)
-				c = '?';	/* keep it a C string */
-		}
-		p[o++] = (char)c;
-	}
-	p[o] = '\0';
 	free(*dst);
 	*dst = p;
 	return 0;
@@ -721,20 +640,6 @@ identity_domain(const char *ident)
 	return at ? at + 1 : NULL;
 }
 
-/* dom is d or a subdomain of d (RFC 6376 3.5, i=). */
-static int
-within_domain(const char *dom, const char *d)
-{
-	size_t il = strlen(dom), dl = strlen(d);
-
-	if (dl == 0)
-		return 0;
-	if (il == dl)
-		return strcasecmp(dom, d) == 0;
-	return il > dl && dom[il - dl - 1] == '.' &&
-	    strcasecmp(dom + il - dl, d) == 0;
-}
-
 static int
 signs_from(const struct dkim_sig *s)
 {
@@ -748,25 +653,14 @@ signs_from(const struct dkim_sig *s)
 static int
 service_ok(const char *srv)
 {
-	const char *p = srv ? srv : "*";
+	const char *p = srv ? srv : "*", *item;
+	size_t n;
 
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *e = p;
-		while (*e && *e != ':')
-			e++;
-		const char *t = e;
-		while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-			t--;
-		size_t n = (size_t)(t - p);
-		if ((n == 1 && *p == '*') ||
-		    (n == 5 && strncasecmp(p, "email", 5) == 0))
+	while (dkim_list_next(&p, &item, &n))
+		if (dkim_span_is(item, n, "*") ||
+		    dkim_span_is(item, n, "email"))
 			return 1;
-		if (*e == '\0')
-			return 0;
-		p = e + 1;
-	}
+	return 0;
 }
 
 /* ---- the verifier proper ---- */
@@ -824,11 +718,40 @@ body_hash(struct vctx *v, enum dkim_canon c, long long limit,
 	return e;
 }
 
+/* A context to verify rsa-sha256 with the entry's key.  Setting one up
+ * costs a quarter of what the RSA verification itself does, so they are
+ * kept with the key and used again. */
+static EVP_PKEY_CTX *
+kc_rsa_ctx_get(struct kc_entry *e)
+{
+	EVP_PKEY_CTX *pc = NULL;
+
+	pthread_mutex_lock(&kc_lock);
+	if (e->nidle > 0)
+		pc = e->idle[--e->nidle];
+	pthread_mutex_unlock(&kc_lock);
+	return pc != NULL ? pc : dkim_rsa_ctx(e->key.pkey, DKIM_RSA_SHA256, 0);
+}
+
+static void
+kc_rsa_ctx_put(struct kc_entry *e, EVP_PKEY_CTX *pc)
+{
+	pthread_mutex_lock(&kc_lock);
+	if (e->nidle < KC_IDLE_CTX) {
+		e->idle[e->nidle++] = pc;
+		pc = NULL;
+	}
+	pthread_mutex_unlock(&kc_lock);
+	EVP_PKEY_CTX_free(pc);
+}
+
 /* 1 good, 0 bad. */
 static int
-pkey_verify(EVP_PKEY *pk, enum dkim_algo a, const unsigned char *dig,
+pkey_verify(struct kc_entry *e, enum dkim_algo a, const unsigned char *dig,
     size_t dlen, const unsigned char *sig, size_t slen)
 {
+	EVP_PKEY *pk = e->key.pkey;
+	EVP_PKEY_CTX *pc;
 	int ok = 0;
 
 	if (a == DKIM_ED25519_SHA256) {
@@ -838,12 +761,13 @@ pkey_verify(EVP_PKEY *pk, enum dkim_algo a, const unsigned char *dig,
 		    pk, NULL) == 1)
 			ok = EVP_DigestVerify(mc, sig, slen, dig, dlen) == 1;
 		EVP_MD_CTX_free(mc);
-	} else {
-		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-		if (pc && EVP_PKEY_verify_init(pc) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pc, dkim_md(a)) == 1)
+	} else if (a == DKIM_RSA_SHA256) {
+		if ((pc = kc_rsa_ctx_get(e)) != NULL) {
 			ok = EVP_PKEY_verify(pc, sig, slen, dig, dlen) == 1;
+			kc_rsa_ctx_put(e, pc);
+		}
+	} else if ((pc = dkim_rsa_ctx(pk, a, 0)) != NULL) {
+		ok = EVP_PKEY_verify(pc, sig, slen, dig, dlen) == 1;
 		EVP_PKEY_CTX_free(pc);
 	}
 	ERR_clear_error();
@@ -855,11 +779,9 @@ static int
 check_sig_policy(struct vctx *v, const struct dkim_sig *s,
     struct dkim_result *r, int *err)
 {
-	const char *idom = identity_domain(s->identity);
-
 	*err = 0;
 	if ((v->policy & DKIM_POLICY_IDENTITY) &&
-	    (idom == NULL || !within_domain(idom, s->domain))) {
+	    !dkim_identity_within(s->identity, s->domain)) {
 		verdict(r, DKIM_INVALID, DKIM_R_IDENTITY_MISMATCH);
 		*err = set_detail(r, "i=%s is not within d=%s", s->identity,
 		    s->domain);
@@ -1021,8 +943,7 @@ check_key(struct vctx *v, const struct dkim_sig *s, const struct dkim_key *k,
 
 static int
 check_hashes(struct vctx *v, const struct msg_field *f,
-    const struct dkim_sig *s, const struct dkim_key *k,
-    struct dkim_result *r)
+    const struct dkim_sig *s, struct kc_entry *ke, struct dkim_result *r)
 {
 	const struct bh_entry *bh = body_hash(v, s->bcanon, s->length, s->algo);
 	unsigned char dig[EVP_MAX_MD_SIZE];
@@ -1048,7 +969,7 @@ check_hashes(struct vctx *v, const struct msg_field *f,
 	    dkim_header_hash(v->m, s->hnames, s->nh, s->hcanon, v->strip.p,
 	    v->strip.len, dkim_md(s->algo), &v->canon, dig, &dlen) != 0)
 		return -1;
-	if (!pkey_verify(k->pkey, s->algo, dig, dlen, s->b, s->blen)) {
+	if (!pkey_verify(ke, s->algo, dig, dlen, s->b, s->blen)) {
 		verdict(r, DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
 		return set_detail(r, "signature did not verify%s%s", NULL,
 		    NULL);
@@ -1103,7 +1024,7 @@ verify_one(struct vctx *v, const struct msg_field *f, struct dkim_result *r)
 		rc = err;
 		goto out;
 	}
-	rc = check_hashes(v, f, &sig, &ke->key, r);
+	rc = check_hashes(v, f, &sig, ke, r);
 out:
 	kc_put(ke);
 	dkim_sig_free(&sig);
@@ -1199,9 +1120,9 @@ list_add(struct dkim_buf *b, const char *item)
 
 	if (n == 0 || list_has(b->p ? b->p : "", b->len, item, n))
 		return 0;
-	if (b->len && buf_add(b, ":", 1) != 0)
+	if (b->len && dkim_buf_add(b, ":", 1) != 0)
 		return -1;
-	return buf_add(b, item, n);
+	return dkim_buf_add(b, item, n);
 }
 
 char *
@@ -1209,7 +1130,7 @@ dkim_signers(const struct dkim_results *res)
 {
 	struct dkim_buf b = { NULL, 0, 0 };
 
-	if (buf_add(&b, "", 0) != 0)
+	if (dkim_buf_add(&b, "", 0) != 0)
 		return NULL;
 	for (size_t i = 0; i < res->n; i++) {
 		const struct dkim_result *r = &res->r[i];
@@ -1269,23 +1190,16 @@ dkim_select_signers(struct dkim_results *res, const char *list)
 	size_t cap = 0, entries = 0;
 	const char *p = list ? list : "";
 
-	while (*p && entries < MAX_SELECT_ENTRIES) {
-		const char *e = strchr(p, ':');
-		if (e == NULL)
-			e = p + strlen(p);
-		const char *s = p, *t = e;
-		p = *e ? e + 1 : e;
-		while (s < t && isspace((unsigned char)*s))
-			s++;
-		while (t > s && isspace((unsigned char)t[-1]))
-			t--;
-		size_t n = (size_t)(t - s);
+	const char *s;
+	size_t n;
+
+	while (entries < MAX_SELECT_ENTRIES && dkim_list_next(&p, &s, &n)) {
 		/* Duplicates in the list are ignored. */
 		if (n == 0 || n > MAX_SELECT_ENTRY_LEN ||
 		    list_has(seen.p ? seen.p : "", seen.len, s, n))
 			continue;
-		if ((seen.len && buf_add(&seen, ":", 1) != 0) ||
-		    buf_add(&seen, s, n) != 0)
+		if ((seen.len && dkim_buf_add(&seen, ":", 1) != 0) ||
+		    dkim_buf_add(&seen, s, n) != 0)
 			goto fail;
 		const char *entry = seen.p + seen.len - n;
 		entries++;

@@ -9,7 +9,11 @@
  * per distinct key.
  *
  * Each network lookup uses its own ldns_resolver, cloned from a template
- * that is only read after configuration.  ldns_resolver is not thread-safe:
+ * that is only read once built.  The template is built at the first network
+ * lookup, not while configuring: a run that finds every key in zone files
+ * (or never looks anything up) does not read /etc/resolv.conf.  A
+ * --resolver address is parsed while configuring, so that a mistake in it
+ * is still reported at start-up.  ldns_resolver is not thread-safe:
  * sending marks unreachable servers in it (and then skips them for good),
  * may shuffle its server list and flips its TCP flag.  A lock around sends
  * would make -j workers wait on each other's network round trips, and a
@@ -18,6 +22,7 @@
  * next to a round trip.
  */
 #include "dns.h"
+#include "idn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,6 +85,9 @@ static struct {
 	pthread_cond_t done;	/* an in-flight cache entry got its answer */
 	atomic_int configured;
 	struct dns_opts opts;
+	ldns_rdf *server;	/* the configured resolver; NULL: resolv.conf */
+	uint16_t port;
+	atomic_int tmpl_built;	/* tmpl is final (set under lock) */
 	ldns_resolver *tmpl;	/* NULL: no usable server */
 	struct htab zone;
 	ldns_rr_list *apexes;	/* SOA records, owners canonical */
@@ -203,16 +211,27 @@ now_ms(void)
 }
 
 /* Parse a name in presentation form (trailing dot optional) into its
- * canonical (lower-case) wire form; NULL for anything not a domain name. */
+ * canonical (lower-case) wire form; NULL for anything not a domain name.
+ * U-labels become A-labels first (RFC 8616): DNS holds only the latter. */
 static ldns_rdf *
 name_parse(const char *s)
 {
 	ldns_rdf *d;
+	char *alabels = NULL;
+	const char *why;
+	ldns_status rc;
 
 	if (s == NULL || *s == '\0' || strnlen(s, NAME_TEXT_MAX + 1) >
 	    NAME_TEXT_MAX)
 		return NULL;
-	if (ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK)
+	if (idn_is_unicode(s)) {
+		if ((alabels = idn_to_alabels(s, &why)) == NULL)
+			return NULL;
+		s = alabels;
+	}
+	rc = ldns_str2rdf_dname(&d, s);
+	free(alabels);
+	if (rc != LDNS_STATUS_OK)
 		return NULL;
 	if (ldns_rdf_size(d) > LDNS_MAX_DOMAINLEN) {
 		ldns_rdf_deep_free(d);
@@ -696,41 +715,76 @@ resolver_tune(ldns_resolver *r, const struct dns_opts *o)
 	ldns_resolver_set_dnsrch(r, false);
 }
 
+/* Check a --resolver (MXKIT_RESOLVER) spec and keep its address for the
+ * template; NULL spec: /etc/resolv.conf, read when first needed. */
 static int
-resolver_make(const char *spec, const char **why)
+resolver_configure(const char *spec, const char **why)
+{
+	ldns_rdf_deep_free(st.server);
+	st.server = NULL;
+	st.port = 53;
+	if (spec == NULL)
+		return 0;
+	if (resolver_parse(spec, &st.server, &st.port) == -1) {
+		snprintf(st.why, sizeof(st.why),
+		    "resolver %.200s: not an IP address[:port]", spec);
+		*why = st.why;
+		return -1;
+	}
+	return 0;
+}
+
+/* The template resolver, from the configured address or resolv.conf;
+ * NULL when there is no usable server (network lookups then fail
+ * temporarily, while zone files may still answer everything). */
+static ldns_resolver *
+resolver_build(void)
 {
 	ldns_resolver *r = NULL;
-	ldns_rdf *addr = NULL;
-	uint16_t port;
 
-	if (spec != NULL) {
-		if (resolver_parse(spec, &addr, &port) == -1) {
-			snprintf(st.why, sizeof(st.why),
-			    "resolver %.200s: not an IP address[:port]", spec);
-			*why = st.why;
-			return -1;
-		}
+	if (st.server != NULL) {
+		/* push_nameserver keeps a copy of the address */
 		if ((r = ldns_resolver_new()) == NULL ||
-		    ldns_resolver_push_nameserver(r, addr) != LDNS_STATUS_OK) {
-			ldns_rdf_deep_free(addr);
+		    ldns_resolver_push_nameserver(r, st.server) !=
+		    LDNS_STATUS_OK) {
 			ldns_resolver_deep_free(r);
-			*why = strerror(ENOMEM);
-			return -1;
+			return NULL;
 		}
-		ldns_rdf_deep_free(addr);
-		ldns_resolver_set_port(r, port);
-	} else if (ldns_resolver_new_frm_file(&r, NULL) != LDNS_STATUS_OK) {
-		/* Zone files may be all a run needs: network lookups will
-		 * be DNS_TEMPFAIL, but configuring succeeds. */
-		r = NULL;
-	} else if (ldns_resolver_nameserver_count(r) == 0) {
+		ldns_resolver_set_port(r, st.port);
+	} else if (ldns_resolver_new_frm_file(&r, NULL) != LDNS_STATUS_OK)
+		return NULL;
+	if (ldns_resolver_nameserver_count(r) == 0) {
 		ldns_resolver_deep_free(r);
-		r = NULL;
+		return NULL;
 	}
-	if (r != NULL)
-		resolver_tune(r, &st.opts);
-	st.tmpl = r;
-	return 0;
+	resolver_tune(r, &st.opts);
+	return r;
+}
+
+/* Built once per configuration, by the first thread that needs it; only
+ * read afterwards. */
+static ldns_resolver *
+resolver_template(void)
+{
+	if (!atomic_load_explicit(&st.tmpl_built, memory_order_acquire)) {
+		pthread_mutex_lock(&st.lock);
+		if (!atomic_load_explicit(&st.tmpl_built,
+		    memory_order_relaxed)) {
+			st.tmpl = resolver_build();
+			atomic_store_explicit(&st.tmpl_built, 1,
+			    memory_order_release);
+		}
+		pthread_mutex_unlock(&st.lock);
+	}
+	return st.tmpl;
+}
+
+static void
+resolver_drop(void)
+{
+	ldns_resolver_deep_free(st.tmpl);
+	st.tmpl = NULL;
+	atomic_store(&st.tmpl_built, 0);
 }
 
 /* The reply is to our question: same id, same name and type. */
@@ -856,18 +910,45 @@ pkt_interpret(const ldns_pkt *p, const ldns_rdf *name, ldns_rr_type type,
 	}
 }
 
+/* A query as ldns_resolver_prepare_query_pkt makes it (RD, EDNS0 with the
+ * resolver's buffer size and DO bit), but with an ID from getentropy:
+ * ldns takes its IDs from OpenSSL's RAND_bytes, whose first use sets up a
+ * DRBG and with it every cipher of the default provider, most of a
+ * millisecond in a process that verifies one message. */
+static ldns_pkt *
+query_new(const ldns_resolver *r, const ldns_rdf *name, ldns_rr_type type)
+{
+	ldns_rdf *owner = ldns_rdf_clone(name);
+	ldns_pkt *q;
+	uint16_t id;
+
+	if (owner == NULL)
+		return NULL;
+	/* On failure ldns has not attached owner to anything. */
+	if ((q = ldns_pkt_query_new(owner, type, LDNS_RR_CLASS_IN, LDNS_RD))
+	    == NULL) {
+		ldns_rdf_deep_free(owner);
+		return NULL;
+	}
+	if (getentropy(&id, sizeof(id)) == -1)
+		id = ldns_get_random();
+	ldns_pkt_set_id(q, id);
+	ldns_pkt_set_edns_udp_size(q, ldns_resolver_edns_udp_size(r));
+	ldns_pkt_set_edns_do(q, ldns_resolver_dnssec(r));
+	return q;
+}
+
 static void
 network_lookup(const ldns_rdf *name, ldns_rr_type type, struct dns_answer *a)
 {
-	ldns_resolver *r;
+	ldns_resolver *tmpl = resolver_template(), *r;
 	ldns_pkt *q = NULL, *p = NULL;
 	ldns_status s;
 
 	answer_set(a, DNS_TEMPFAIL, 0, NULL, 0, "network");
-	if (st.tmpl == NULL || (r = ldns_resolver_clone(st.tmpl)) == NULL)
+	if (tmpl == NULL || (r = ldns_resolver_clone(tmpl)) == NULL)
 		return;
-	if (ldns_resolver_prepare_query_pkt(&q, r, name, type,
-	    LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK)
+	if ((q = query_new(r, name, type)) == NULL)
 		goto out;
 	atomic_fetch_add(&ctr.network, 1);
 	s = ldns_send(&p, r, q);
@@ -1269,13 +1350,12 @@ init_locked(const struct dns_opts *opts, const char **why)
 		spec = NULL;
 	o.resolver = NULL;	/* not kept: the caller owns the string */
 	st.opts = o;
-	ldns_resolver_deep_free(st.tmpl);
-	st.tmpl = NULL;
+	resolver_drop();
 	cache_flush();
 	hash_reseed();
 	st.why[0] = '\0';
 	*why = NULL;
-	if (resolver_make(spec, why) == 0)
+	if (resolver_configure(spec, why) == 0)
 		(void)load_env_zones(why);
 	atomic_store(&st.configured, 1);
 }
@@ -1302,8 +1382,9 @@ dns_shutdown(void)
 	ldns_rr_list_deep_free(st.apexes);
 	st.apexes = NULL;
 	st.zone_rrs = 0;
-	ldns_resolver_deep_free(st.tmpl);
-	st.tmpl = NULL;
+	resolver_drop();
+	ldns_rdf_deep_free(st.server);
+	st.server = NULL;
 	st.env_zones_loaded = 0;
 	atomic_store(&st.configured, 0);
 	pthread_mutex_unlock(&st.lock);

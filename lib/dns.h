@@ -5,7 +5,8 @@
  * name at or below its apex; a file without one answers only the names it
  * lists), then an in-process cache (positive and negative answers, kept for
  * their TTL, negative ones for the SOA minimum), then the network: the server
- * given with dns_set_resolver or, failing that, /etc/resolv.conf.
+ * given to dns_init or, failing that, /etc/resolv.conf, which is read at the
+ * first network lookup (a run that needs none never reads it).
  * Queries go over UDP with EDNS0 and the DO bit, retry on timeout, and fall
  * back to TCP on truncation.  A timeout or network failure is DNS_TEMPFAIL,
  * never NXDOMAIN.  All functions are thread-safe once configured.
@@ -42,7 +43,10 @@ struct dns_opts {
 
 /* Configure from opts (NULL for defaults) and then the environment:
  * MXKIT_RESOLVER when opts->resolver is NULL, MXKIT_DNS_ZONE (colon-separated
- * files) loaded in addition to dns_load_zone's.  0, or -1 with *why set. */
+ * files) loaded in addition to dns_load_zone's.  0, or -1 with *why set
+ * (a resolver that is not an address: *why starts "resolver").  The
+ * resolver address is checked here; the network side is set up at the
+ * first network lookup. */
 int dns_init(const struct dns_opts *opts, const char **why);
 /* Load one master file; may be called several times.  0, or -1 with *why set
  * to a malloc'd message naming the file and line. */

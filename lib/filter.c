@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authres.h"
+#include "cli.h"
 #include "diag.h"
 #include "filter.h"
 
@@ -36,6 +38,16 @@ filter_read(const char *path, char **buf, size_t *len)
 	}
 	close(fd);
 	return 0;
+}
+
+int
+filter_load(const char *path, char **buf, size_t *len)
+{
+	int rc;
+
+	if ((rc = filter_read(path, buf, len)) != 0)
+		diag_warn("%s: %s", cli_input_name(path), strerror(errno));
+	return rc;
 }
 
 const char *
@@ -108,26 +120,84 @@ filter_writev(int fd, const struct filter_piece *pc, size_t n)
 	return 0;
 }
 
+/* Pieces for fields[0..nfields) and room for nmore after them; NULL
+ * when short of memory. */
+static struct filter_piece *
+pieces_for_fields(char *const *fields, size_t nfields, size_t nmore)
+{
+	struct filter_piece *pc;
+	size_t i;
+
+	if ((pc = calloc(nfields + nmore, sizeof(*pc))) == NULL)
+		return NULL;
+	for (i = 0; i < nfields; i++) {
+		pc[i].p = fields[i];
+		pc[i].n = strlen(fields[i]);
+	}
+	return pc;
+}
+
 int
 filter_emit(int fd, char *const *fields, size_t nfields, const char *msg,
     size_t len)
 {
 	struct filter_piece *pc;
-	size_t i;
 	int rc;
 
-	if ((pc = calloc(nfields + 1, sizeof(*pc))) == NULL) {
+	if ((pc = pieces_for_fields(fields, nfields, 1)) == NULL) {
 		diag_warn("output: %s", strerror(errno));
 		return EX_TEMPFAIL;
-	}
-	for (i = 0; i < nfields; i++) {
-		pc[i].p = fields[i];
-		pc[i].n = strlen(fields[i]);
 	}
 	pc[nfields].p = msg;
 	pc[nfields].n = len;
 	rc = filter_writev(fd, pc, nfields + 1);
 	free(pc);
+	return rc;
+}
+
+/* The Authentication-Results fields claiming id, in header order. */
+static size_t
+claiming_authres(const struct msg *m, const char *id,
+    const struct msg_field **drop)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nfields; i++)
+		if (msg_field_is(&m->fields[i], "Authentication-Results") &&
+		    authres_claims(m->fields[i].value, m->fields[i].value_len,
+		    id))
+			drop[n++] = &m->fields[i];
+	return n;
+}
+
+int
+filter_emit_msg(int fd, char *const *fields, size_t nfields,
+    const struct msg *m, const char *strip_id, size_t *nstripped)
+{
+	const struct msg_field **drop = NULL;
+	struct filter_piece *pc;
+	size_t ndrop = 0, n;
+	int rc;
+
+	if (nstripped != NULL)
+		*nstripped = 0;
+	if (strip_id != NULL && m->nfields > 0) {
+		if ((drop = calloc(m->nfields, sizeof(*drop))) == NULL)
+			return filter_pass_through(fd, m->buf, m->len,
+			    "out of memory");
+		ndrop = claiming_authres(m, strip_id, drop);
+	}
+	if ((pc = pieces_for_fields(fields, nfields, ndrop + 1)) == NULL) {
+		free(drop);
+		return filter_pass_through(fd, m->buf, m->len,
+		    "out of memory");
+	}
+	n = nfields + filter_pieces_without(m, drop, ndrop, pc + nfields);
+	rc = filter_writev(fd, pc, n);
+	if (nstripped != NULL)
+		*nstripped = ndrop;
+	free(pc);
+	free(drop);
 	return rc;
 }
 

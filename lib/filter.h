@@ -18,6 +18,10 @@
  * (ENOMEM included).  A filter turns either into EX_TEMPFAIL. */
 int filter_read(const char *path, char **buf, size_t *len);
 
+/* filter_read, and when it fails the diagnostic "NAME: why" printed here
+ * (NAME "stdin" for standard input).  Same return. */
+int filter_load(const char *path, char **buf, size_t *len);
+
 /* "\r\n" when the first line of buf ends CRLF, else "\n" (also when there
  * is no line ending at all). */
 const char *filter_eol(const char *buf, size_t len);
@@ -36,6 +40,15 @@ int filter_writev(int fd, const struct filter_piece *pc, size_t n);
  * msg.  Same return as filter_writev. */
 int filter_emit(int fd, char *const *fields, size_t nfields,
     const char *msg, size_t len);
+
+/* fields[0..nfields) (as for filter_emit), then the message m; with
+ * strip_id not NULL, without the Authentication-Results fields that claim
+ * strip_id (RFC 8601 section 5: results in our name that came with the
+ * message are forged).  *nstripped (may be NULL) gets how many were left
+ * out.  Same return as filter_writev; short of memory, m goes out
+ * unchanged without the fields (filter_pass_through). */
+int filter_emit_msg(int fd, char *const *fields, size_t nfields,
+    const struct msg *m, const char *strip_id, size_t *nstripped);
 
 /* The rule for an internal failure: warn "why", write msg unchanged.
  * Same return as filter_writev. */

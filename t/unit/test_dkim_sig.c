@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "dkim.h"
+#include "test_dkim.h"
 
 #define BH "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8="
 #define BASE_NOV "a=rsa-sha256; d=example.com; s=sel; h=from:to; bh=" BH \
@@ -15,15 +16,7 @@
 #define BASE "v=1; " BASE_NOV
 
 /* RFC 6376 appendix A.2, as folded in the message. */
-static const char rfc_sig[] =
-    " v=1; a=rsa-sha256; s=brisbane; d=example.com;\r\n"
-    "      c=simple/simple; q=dns/txt; i=joe@football.example.com;\r\n"
-    "      h=Received : From : To : Subject : Date : Message-ID;\r\n"
-    "      bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-    "      b=AuUoFEfDxTDkHlLXSZEpZj79LICEps6eda7W3deTVFOk4yAUoqOB\r\n"
-    "        4nujc7YopdG5dWLSdNg6xNAZpOPr+kHxt1IrE+NahM6L/LbvaHut\r\n"
-    "        KVdkLLkpVaVVQPzeRDI009SO2Il5Lu7rDNH6mZckBdrIx0orEtZV\r\n"
-    "        4bmp/YzhwvcubU4=;";
+static const char rfc_sig[] = RFC6376_A2_SIG;
 
 static int
 parse(const char *s, struct dkim_sig *sig, const char **why, int *reason)
@@ -271,6 +264,58 @@ test_base64(void **state)
 	    DKIM_R_SIGNATURE_SYNTAX, "empty tag b");
 	expect_fail("v=1; a=rsa-sha256; d=x; s=y; h=from; bh= ; b=AA==",
 	    DKIM_R_SIGNATURE_SYNTAX, "empty tag bh");
+	/* OpenSSL's decoder would take '=' inside for zero bits and trim
+	 * some bytes at the ends: neither may pass. */
+	expect_fail("v=1; a=rsa-sha256; d=x; s=y; h=from; bh=A=AA; b=AAAA",
+	    DKIM_R_SIGNATURE_SYNTAX, "bad base64 in tag bh");
+	expect_fail("v=1; a=rsa-sha256; d=x; s=y; h=from; bh=AAAA----; b=AAAA",
+	    DKIM_R_SIGNATURE_SYNTAX, "bad base64 in tag bh");
+	expect_fail("v=1; a=rsa-sha256; d=x; s=y; h=from; bh=----AAAA; b=AAAA",
+	    DKIM_R_SIGNATURE_SYNTAX, "bad base64 in tag bh");
+	/* Lengths without padding: 2 and 3 characters of a last quantum. */
+	expect_ok("v=1; a=rsa-sha256; d=x; s=y; h=from; bh=AAECAwQ; b=AAECAwQF",
+	    &sig);
+	assert_int_equal(sig.bhlen, 5);
+	assert_int_equal(sig.blen, 6);
+	assert_memory_equal(sig.bh, "\0\1\2\3\4", 5);
+	dkim_sig_free(&sig);
+	expect_ok("v=1; a=rsa-sha256; d=x; s=y; h=from; bh=AAECAwQ=; b=/w",
+	    &sig);
+	assert_int_equal(sig.bhlen, 5);
+	assert_int_equal(sig.blen, 1);
+	assert_int_equal(sig.b[0], 0xff);
+	dkim_sig_free(&sig);
+}
+
+static void
+test_identity_within(void **state)
+{
+	static const struct {
+		const char *id, *d;
+		int within;
+	} c[] = {
+		{ "@example.com", "example.com", 1 },
+		{ "joe@example.com", "example.com", 1 },
+		{ "joe@EXAMPLE.com", "example.COM", 1 },
+		{ "joe@mail.example.com", "example.com", 1 },
+		{ "@a.b.example.com", "example.com", 1 },
+		{ "a@b@example.com", "example.com", 1 },	/* the last '@' */
+		{ "joe@badexample.com", "example.com", 0 },
+		{ "joe@example.com.evil", "example.com", 0 },
+		{ "joe@com", "example.com", 0 },
+		{ "example.com", "example.com", 0 },
+		{ "joe@", "example.com", 0 },
+		{ "joe@example.com", "", 0 },
+		{ "@", "", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		if (dkim_identity_within(c[i].id, c[i].d) != c[i].within)
+			fail_msg("%s within %s: want %d", c[i].id, c[i].d,
+			    c[i].within);
+	assert_int_equal(dkim_identity_within(NULL, "example.com"), 0);
+	assert_int_equal(dkim_identity_within("@example.com", NULL), 0);
 }
 
 static void
@@ -442,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_hnames),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_identity_within),
 		cmocka_unit_test(test_domain_selector),
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_times),

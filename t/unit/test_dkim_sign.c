@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 
 #include "dkim.h"
+#include "test_dkim.h"
 #include "dns.h"
 #include "msg.h"
 
@@ -28,31 +29,9 @@ static char keypath[] = "/tmp/test_dkim_sign.key.XXXXXX";
 static const char MSG[] =
     "Received: from a.example.net by b.example.com; Fri, 11 Jul 2003\r\n"
     "\t21:01:00 -0700\r\n"
-    "From: Joe SixPack <joe@example.com>\r\n"
-    "To: Suzie Q <suzie@example.net>\r\n"
-    "Subject: Is dinner ready?\r\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
-    "Message-ID: <20030712040037.46341.5F8J@example.com>\r\n"
-    "\r\n"
-    "Hi.\r\n"
-    "\r\n"
-    "We lost the game.  Are you hungry yet?\r\n"
-    "\r\n"
-    "Joe.\r\n";
+    DKIM_TEST_MSG;
 
 /* ---- helpers ---- */
-
-static char *
-cat(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-
-	assert_non_null(s);
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb + 1);
-	return s;
-}
 
 static int
 starts_with(const char *s, const char *prefix)
@@ -182,15 +161,9 @@ static void
 verify(const char *field, const char *text, time_t now,
     struct dkim_results *res)
 {
-	struct dkim_verify_opts o = { now, DKIM_POLICY_DEFAULT, 0, 0, 0 };
-	char *all = cat(field, text);
-	struct msg m;
-	const char *why = NULL;
+	char *all = test_cat(field, text);
 
-	memset(&m, 0, sizeof m);
-	assert_int_equal(msg_parse(&m, all, strlen(all), &why), 0);
-	assert_int_equal(dkim_verify(&m, &o, res), 0);
-	msg_free(&m);
+	test_verify(all, DKIM_POLICY_DEFAULT, now, 0, res);
 	free(all);
 }
 
@@ -202,12 +175,7 @@ expect(const char *field, const char *text, time_t now,
 
 	verify(field, text, now, &r);
 	assert_int_equal(r.n, 1);
-	if (r.r[0].status != st || r.r[0].reason != why)
-		fail_msg("got %s/%s (%s), want %s/%s",
-		    dkim_status_name(r.r[0].status),
-		    dkim_reason_name(r.r[0].reason),
-		    r.r[0].detail ? r.r[0].detail : "",
-		    dkim_status_name(st), dkim_reason_name(why));
+	test_outcome(&r.r[0], st, why);
 	dkim_results_free(&r);
 }
 
@@ -215,7 +183,29 @@ expect(const char *field, const char *text, time_t now,
 static char *
 prepend(const char *line, const char *text)
 {
-	return cat(line, text);
+	return test_cat(line, text);
+}
+
+/* What the signature says of text with line added on top. */
+static void
+expect_prepended(const char *field, const char *line, const char *text,
+    enum dkim_status st, enum dkim_reason why)
+{
+	char *t = prepend(line, text);
+
+	expect(field, t, NOW, st, why);
+	free(t);
+}
+
+/* Sign text (at NOW, CRLF) and check the h= list the signature got. */
+static char *
+sign_with_h(const char *text, const struct dkim_signer *s, const char *h)
+{
+	char *field = sign_ok(text, s, NOW, "\r\n"), *got = hvalue(field);
+
+	assert_string_equal(got, h);
+	free(got);
+	return field;
 }
 
 /* ---- setup ---- */
@@ -233,18 +223,11 @@ zone_add(FILE *f, EVP_PKEY *k, const char *sel)
 static int
 setup(void **state)
 {
-	const char *why = NULL;
-	char *zwhy = NULL;
 	int fd;
 	FILE *f;
 
 	(void)state;
-	unsetenv("MXKIT_DNS_ZONE");
-	unsetenv("MXKIT_RESOLVER");
-	rsa = dkim_keygen("rsa", 2048, &why);
-	ed = dkim_keygen("ed25519", 0, &why);
-	rsa512 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)512);
-	if (rsa == NULL || ed == NULL || rsa512 == NULL)
+	if (test_keys_new(&rsa, &ed, &rsa512) != 0)
 		return -1;
 	if ((fd = mkstemp(zonepath)) < 0 || (f = fdopen(fd, "w")) == NULL)
 		return -1;
@@ -254,23 +237,14 @@ setup(void **state)
 	zone_add(f, rsa, "rsa");
 	zone_add(f, ed, "ed");
 	fclose(f);
-	if (dns_init(NULL, &why) != 0 || dns_load_zone(zonepath, &zwhy) != 0) {
-		fprintf(stderr, "dns: %s\n", why ? why : zwhy);
-		return -1;
-	}
-	return 0;
+	return test_dns_start(NULL, zonepath);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	EVP_PKEY_free(rsa);
-	EVP_PKEY_free(ed);
-	EVP_PKEY_free(rsa512);
-	unlink(zonepath);
-	dkim_key_cache_clear();
-	dns_shutdown();
+	test_stop(rsa, ed, rsa512, zonepath);
 	return 0;
 }
 
@@ -442,7 +416,7 @@ test_body_length(void **state)
 		assert_int_equal(r.r[0].bodylength, b ? 54 : 55);
 		dkim_results_free(&r);
 		/* Text appended after the signed length does not matter. */
-		more = cat(MSG, "P.S. appended by a list\r\n");
+		more = test_cat(MSG, "P.S. appended by a list\r\n");
 		expect(field, more, NOW, DKIM_PASS, DKIM_R_NONE);
 		free(more);
 		/* Cut the body short: l= is now beyond it. */
@@ -458,83 +432,63 @@ static void
 test_oversign_plus(void **state)
 {
 	struct dkim_signer s = signer(rsa, "rsa");
-	char *field, *h, *t;
+	char *field;
 
 	(void)state;
 	s.headers = "From:+Subject:To";
-	field = sign_ok(MSG, &s, NOW, "\r\n");
-	h = hvalue(field);
-	assert_string_equal(h, "From:Subject:Subject:To");
-	free(h);
+	field = sign_with_h(MSG, &s, "From:Subject:Subject:To");
 	expect(field, MSG, NOW, DKIM_PASS, DKIM_R_NONE);
 	/* An added Subject, above or below, breaks it. */
-	t = prepend("Subject: Buy now\r\n", MSG);
-	expect(field, t, NOW, DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
-	free(t);
+	expect_prepended(field, "Subject: Buy now\r\n", MSG,
+	    DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
 	/* A plain name signs one instance, the bottom one: a To added on
 	 * top is not covered (which is why "+" exists). */
-	t = prepend("To: someone@else.example\r\n", MSG);
-	expect(field, t, NOW, DKIM_PASS, DKIM_R_NONE);
-	free(t);
+	expect_prepended(field, "To: someone@else.example\r\n", MSG,
+	    DKIM_PASS, DKIM_R_NONE);
 	free(field);
 
 	/* The default list oversigns From and lists only present fields. */
 	s.headers = NULL;
-	field = sign_ok(MSG, &s, NOW, "\r\n");
-	h = hvalue(field);
-	assert_string_equal(h,
-	    "From:From:Subject:Date:To:Message-ID");
-	free(h);
-	t = prepend("From: Mallory <m@evil.example>\r\n", MSG);
-	expect(field, t, NOW, DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
-	free(t);
+	field = sign_with_h(MSG, &s, "From:From:Subject:Date:To:Message-ID");
+	expect_prepended(field, "From: Mallory <m@evil.example>\r\n", MSG,
+	    DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
 	/* Cc was not present, so it is not signed: adding one is fine. */
-	t = prepend("Cc: someone@example.net\r\n", MSG);
-	expect(field, t, NOW, DKIM_PASS, DKIM_R_NONE);
-	free(t);
+	expect_prepended(field, "Cc: someone@example.net\r\n", MSG,
+	    DKIM_PASS, DKIM_R_NONE);
 	free(field);
 	assert_non_null(strstr(dkim_default_sign_headers, "+From:"));
 	assert_non_null(strstr(dkim_default_sign_headers, "=Reply-To:"));
 }
 
+#define RECEIVED_TOP \
+	"Received: from e by f; Sat, 12 Jul 2003 02:00:00 +0000\r\n"
+
 static void
 test_equals_and_repeats(void **state)
 {
 	struct dkim_signer s = signer(rsa, "rsa");
-	char *text, *field, *h, *t;
+	char *text, *field, *t;
 
 	(void)state;
 	text = prepend("Received: from c by d; Sat, 12 Jul 2003 01:00:00 "
 	    "+0000\r\n", MSG);
 	/* "=name": every instance present, none when absent. */
 	s.headers = "From:=Received:=Cc:=X-Absent";
-	field = sign_ok(text, &s, NOW, "\r\n");
-	h = hvalue(field);
-	assert_string_equal(h, "From:Received:Received");
-	free(h);
+	field = sign_with_h(text, &s, "From:Received:Received");
 	expect(field, text, NOW, DKIM_PASS, DKIM_R_NONE);
-	t = prepend("Cc: late@example.net\r\n", text);
-	expect(field, t, NOW, DKIM_PASS, DKIM_R_NONE);
-	free(t);
-	t = prepend("Received: from e by f; Sat, 12 Jul 2003 02:00:00 "
-	    "+0000\r\n", text);
+	expect_prepended(field, "Cc: late@example.net\r\n", text,
+	    DKIM_PASS, DKIM_R_NONE);
 	/* A third Received on top is not signed; the two lower ones are. */
-	expect(field, t, NOW, DKIM_PASS, DKIM_R_NONE);
-	free(t);
+	expect_prepended(field, RECEIVED_TOP, text, DKIM_PASS, DKIM_R_NONE);
 	free(field);
 
 	/* A plain name repeated: one instance per mention, the bottom one
 	 * first; more mentions than instances sign their absence. */
 	s.headers = "From:Received:Received:Received";
-	field = sign_ok(text, &s, NOW, "\r\n");
-	h = hvalue(field);
-	assert_string_equal(h, "From:Received:Received:Received");
-	free(h);
+	field = sign_with_h(text, &s, "From:Received:Received:Received");
 	expect(field, text, NOW, DKIM_PASS, DKIM_R_NONE);
-	t = prepend("Received: from e by f; Sat, 12 Jul 2003 02:00:00 "
-	    "+0000\r\n", text);
-	expect(field, t, NOW, DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
-	free(t);
+	expect_prepended(field, RECEIVED_TOP, text, DKIM_FAIL,
+	    DKIM_R_SIGNATURE_INCORRECT);
 	free(field);
 
 	/* One plain mention takes the bottom-most instance only. */
@@ -556,18 +510,14 @@ static void
 test_absent_header_signed(void **state)
 {
 	struct dkim_signer s = signer(ed, "ed");
-	char *field, *h, *t;
+	char *field;
 
 	(void)state;
 	s.headers = "From:Reply-To:Subject";
-	field = sign_ok(MSG, &s, NOW, "\r\n");
-	h = hvalue(field);
-	assert_string_equal(h, "From:Reply-To:Subject");
-	free(h);
+	field = sign_with_h(MSG, &s, "From:Reply-To:Subject");
 	expect(field, MSG, NOW, DKIM_PASS, DKIM_R_NONE);
-	t = prepend("Reply-To: mallory@evil.example\r\n", MSG);
-	expect(field, t, NOW, DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
-	free(t);
+	expect_prepended(field, "Reply-To: mallory@evil.example\r\n", MSG,
+	    DKIM_FAIL, DKIM_R_SIGNATURE_INCORRECT);
 	free(field);
 }
 
@@ -623,6 +573,15 @@ test_refuse_short_rsa(void **state)
 	assert_null(dkim_keygen("rsa", 512, &why));
 	assert_non_null(why);
 	assert_null(dkim_keygen("dsa", 0, &why));
+	/* What it does make. */
+	EVP_PKEY *k = dkim_keygen("rsa", 0, &why);
+	assert_non_null(k);
+	assert_string_equal(dkim_key_type_name(k), "rsa");
+	assert_int_equal(dkim_key_bits(k), 2048);
+	EVP_PKEY_free(k);
+	assert_non_null(k = dkim_keygen("ed25519", 0, &why));
+	assert_string_equal(dkim_key_type_name(k), "ed25519");
+	EVP_PKEY_free(k);
 	/* ... nor loaded from a file. */
 	assert_non_null(b = BIO_new_file(keypath, "w"));
 	assert_int_equal(PEM_write_bio_PrivateKey(b, rsa512, NULL, NULL, 0,
@@ -726,6 +685,78 @@ test_load_private_key(void **state)
 	unlink(keypath);
 }
 
+/* Write PEM blocks to keypath: each key private (PKCS#8, or encrypted
+ * with a passphrase when pass is set) or, when pub is set, public. */
+static void
+write_pem(EVP_PKEY *const *keys, const int *pub, size_t n, const char *pass)
+{
+	BIO *b = BIO_new_file(keypath, "w");
+
+	assert_non_null(b);
+	for (size_t i = 0; i < n; i++) {
+		if (pub[i])
+			assert_int_equal(PEM_write_bio_PUBKEY(b, keys[i]), 1);
+		else if (pass != NULL)
+			assert_int_equal(PEM_write_bio_PKCS8PrivateKey(b,
+			    keys[i], EVP_aes_128_cbc(), NULL, 0, NULL,
+			    (void *)pass), 1);
+		else
+			assert_int_equal(PEM_write_bio_PrivateKey(b, keys[i],
+			    NULL, NULL, 0, NULL, NULL), 1);
+	}
+	BIO_free(b);
+}
+
+static void
+expect_load_fails(const char *why_expected)
+{
+	const char *why = NULL;
+
+	assert_null(dkim_load_private_key(keypath, &why));
+	assert_non_null(why);
+	assert_string_equal(why, why_expected);
+}
+
+/* The typed decoders take the usual keys; the rest is refused for what it
+ * is, as PEM_read_bio_PrivateKey sees it. */
+static void
+test_load_private_key_others(void **state)
+{
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *keys[2];
+	int pub[2] = { 0, 0 };
+	const char *why = NULL;
+	EVP_PKEY *k;
+
+	(void)state;
+	assert_non_null(ec);
+	keys[0] = ec;
+	write_pem(keys, pub, 1, NULL);
+	expect_load_fails("key is neither RSA nor Ed25519");
+	keys[0] = rsa512;
+	write_pem(keys, pub, 1, NULL);
+	expect_load_fails("RSA key shorter than 1024 bits (RFC 8301)");
+	keys[0] = rsa;
+	write_pem(keys, pub, 1, "secret");
+	expect_load_fails("not a PEM private key (or encrypted)");
+	pub[0] = 1;
+	write_pem(keys, pub, 1, NULL);
+	expect_load_fails("not a PEM private key (or encrypted)");
+	/* Another block first: the first private key counts. */
+	keys[1] = ed;
+	write_pem(keys, pub, 2, NULL);
+	if ((k = dkim_load_private_key(keypath, &why)) == NULL)
+		fail_msg("public then private: %s", why);
+	assert_int_equal(EVP_PKEY_eq(k, ed), 1);
+	EVP_PKEY_free(k);
+	keys[0] = ec;
+	pub[0] = 0;
+	write_pem(keys, pub, 2, NULL);
+	expect_load_fails("key is neither RSA nor Ed25519");
+	EVP_PKEY_free(ec);
+	unlink(keypath);
+}
+
 static void
 test_zone_record(void **state)
 {
@@ -776,8 +807,8 @@ test_dual_sign(void **state)
 	(void)state;
 	fa = sign_ok(MSG, &a, NOW, "\r\n");
 	fb = sign_ok(MSG, &b, NOW, "\r\n");
-	t1 = cat(fb, MSG);
-	t2 = cat(fa, t1);
+	t1 = test_cat(fb, MSG);
+	t2 = test_cat(fa, t1);
 	memset(&m, 0, sizeof m);
 	assert_int_equal(msg_parse(&m, t2, strlen(t2), &why), 0);
 	assert_int_equal(dkim_verify(&m, &o, &r), 0);
@@ -826,6 +857,7 @@ main(void)
 		cmocka_unit_test(test_refuse_short_rsa),
 		cmocka_unit_test(test_copied_headers),
 		cmocka_unit_test(test_load_private_key),
+		cmocka_unit_test(test_load_private_key_others),
 		cmocka_unit_test(test_zone_record),
 		cmocka_unit_test(test_dual_sign),
 		cmocka_unit_test(test_no_body),

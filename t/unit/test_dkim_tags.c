@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "dkim.h"
+#include "test_dkim.h"
 
 static int
 parse(const char *s, struct dkim_taglist *tl, const char **why)
@@ -167,15 +168,7 @@ static void
 test_rfc_example(void **state)
 {
 	/* RFC 6376 appendix A.2, as folded in the message. */
-	static const char sig[] =
-	    " v=1; a=rsa-sha256; s=brisbane; d=example.com;\r\n"
-	    "      c=simple/simple; q=dns/txt; i=joe@football.example.com;\r\n"
-	    "      h=Received : From : To : Subject : Date : Message-ID;\r\n"
-	    "      bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-	    "      b=AuUoFEfDxTDkHlLXSZEpZj79LICEps6eda7W3deTVFOk4yAUoqOB\r\n"
-	    "        4nujc7YopdG5dWLSdNg6xNAZpOPr+kHxt1IrE+NahM6L/LbvaHut\r\n"
-	    "        KVdkLLkpVaVVQPzeRDI009SO2Il5Lu7rDNH6mZckBdrIx0orEtZV\r\n"
-	    "        4bmp/YzhwvcubU4=;";
+	static const char sig[] = RFC6376_A2_SIG;
 	struct dkim_taglist tl;
 	const char *why;
 

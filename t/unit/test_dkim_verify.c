@@ -22,6 +22,7 @@
 #include <openssl/rsa.h>
 
 #include "dkim.h"
+#include "test_dkim.h"
 #include "dns.h"
 #include "msg.h"
 
@@ -33,17 +34,7 @@ static int blackhole = -1;
 static char resolver[64];
 
 static const char MSG[] =
-    "From: Joe SixPack <joe@example.com>\r\n"
-    "To: Suzie Q <suzie@example.net>\r\n"
-    "Subject: Is dinner ready?\r\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
-    "Message-ID: <20030712040037.46341.5F8J@example.com>\r\n"
-    "\r\n"
-    "Hi.\r\n"
-    "\r\n"
-    "We lost the game.  Are you hungry yet?\r\n"
-    "\r\n"
-    "Joe.\r\n";
+    DKIM_TEST_MSG;
 
 /* RFC 8463 appendix A.3, byte for byte (lines end CRLF). */
 static const char RFC8463_MSG[] =
@@ -89,18 +80,6 @@ static const char RFC8463_ZONE[] =
     "  \"IKT+l/K4w3QIDAQAB\" )\n";
 
 /* ---- helpers ---- */
-
-static char *
-cat(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-
-	assert_non_null(s);
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb + 1);
-	return s;
-}
 
 static char *
 b64(const unsigned char *p, size_t n)
@@ -227,23 +206,9 @@ dkim_sign_text(const char *text, const char *sel, EVP_PKEY *key,
 	if (dkim_sign(&m, &s, NOW, "\r\n", &field, &why) != 0)
 		fail_msg("dkim_sign: %s", why);
 	msg_free(&m);
-	out = cat(field, text);
+	out = test_cat(field, text);
 	free(field);
 	return out;
-}
-
-static void
-verify_with(const char *text, unsigned policy, time_t now, size_t max,
-    struct dkim_results *r)
-{
-	struct dkim_verify_opts o = { now, policy, max, 0, 0 };
-	struct msg m;
-	const char *why = NULL;
-
-	memset(&m, 0, sizeof m);
-	assert_int_equal(msg_parse(&m, text, strlen(text), &why), 0);
-	assert_int_equal(dkim_verify(&m, &o, r), 0);
-	msg_free(&m);
 }
 
 /* Exactly one signature, with this outcome. */
@@ -253,14 +218,9 @@ expect1(const char *text, unsigned policy, time_t now, enum dkim_status st,
 {
 	struct dkim_results r;
 
-	verify_with(text, policy, now, 0, &r);
+	test_verify(text, policy, now, 0, &r);
 	assert_int_equal(r.n, 1);
-	if (r.r[0].status != st || r.r[0].reason != why)
-		fail_msg("got %s/%s (%s), want %s/%s",
-		    dkim_status_name(r.r[0].status),
-		    dkim_reason_name(r.r[0].reason),
-		    r.r[0].detail ? r.r[0].detail : "",
-		    dkim_status_name(st), dkim_reason_name(why));
+	test_outcome(&r.r[0], st, why);
 	if (authres)
 		assert_string_equal(dkim_authres_result(&r.r[0]), authres);
 	/* Exim's variables are never NULL. */
@@ -295,18 +255,11 @@ setup(void **state)
 {
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof sin;
-	const char *why = NULL;
-	char *zwhy = NULL;
 	int fd;
 	FILE *f;
 
 	(void)state;
-	unsetenv("MXKIT_DNS_ZONE");
-	unsetenv("MXKIT_RESOLVER");
-	rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	rsa512 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)512);
-	if (rsa == NULL || ed == NULL || rsa512 == NULL)
+	if (test_keys_new(&rsa, &ed, &rsa512) != 0)
 		return -1;
 
 	/* A resolver that never answers: lookups outside the zones time
@@ -353,25 +306,16 @@ setup(void **state)
 	free(p512);
 
 	struct dns_opts o = { resolver, 300, 0, 0, 1 };
-	if (dns_init(&o, &why) != 0 || dns_load_zone(zonepath, &zwhy) != 0) {
-		fprintf(stderr, "dns: %s\n", why ? why : zwhy);
-		return -1;
-	}
-	return 0;
+	return test_dns_start(&o, zonepath);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	EVP_PKEY_free(rsa);
-	EVP_PKEY_free(ed);
-	EVP_PKEY_free(rsa512);
-	unlink(zonepath);
 	if (blackhole >= 0)
 		close(blackhole);
-	dkim_key_cache_clear();
-	dns_shutdown();
+	test_stop(rsa, ed, rsa512, zonepath);
 	return 0;
 }
 
@@ -411,7 +355,7 @@ test_pass_and_variables(void **state)
 	(void)state;
 	t = sign_std("notes", " l=30; x=1700086400; z=From:joe|To:x;", 30,
 	    rsa, DKIM_RSA_SHA256);
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.nsigs, 1);
 	struct dkim_result *x = &r.r[0];
@@ -462,7 +406,7 @@ test_no_signature(void **state)
 	char *s;
 
 	(void)state;
-	verify_with(MSG, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(MSG, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(r.n, 0);
 	assert_int_equal(r.nsigs, 0);
 	s = dkim_signers(&r);
@@ -487,6 +431,13 @@ test_tampered(void **state)
 	*strstr(u, "dinner") = 'D';
 	expect1(u, DKIM_POLICY_DEFAULT, NOW, DKIM_FAIL,
 	    DKIM_R_SIGNATURE_INCORRECT, "fail");
+	/* The RSA contexts kept with a cached key are as good after a
+	 * failure as before. */
+	for (int i = 0; i < 12; i++) {
+		PASS(t, DKIM_POLICY_DEFAULT);
+		expect1(u, DKIM_POLICY_DEFAULT, NOW, DKIM_FAIL,
+		    DKIM_R_SIGNATURE_INCORRECT, "fail");
+	}
 	/* An unsigned header may change. */
 	strcpy(u, t);
 	*strstr(u, "20030712040037") = '3';
@@ -504,39 +455,32 @@ test_tampered(void **state)
 static void
 test_key_problems(void **state)
 {
-	char *t;
+	/* Each selector's record (see setup) and what it does to a
+	 * signature; ed25519 keys cannot check rsa-sha256 nor rsa keys
+	 * ed25519-sha256. */
+	const struct {
+		const char *sel;
+		EVP_PKEY *key;
+		enum dkim_algo a;
+		enum dkim_reason why;
+	} c[] = {
+		{ "missing", rsa, DKIM_RSA_SHA256, DKIM_R_PUBKEY_UNAVAILABLE },
+		{ "nodata", rsa, DKIM_RSA_SHA256, DKIM_R_PUBKEY_UNAVAILABLE },
+		{ "bad", rsa, DKIM_RSA_SHA256, DKIM_R_PUBKEY_SYNTAX },
+		{ "badsyntax", rsa, DKIM_RSA_SHA256, DKIM_R_PUBKEY_SYNTAX },
+		{ "revoked", rsa, DKIM_RSA_SHA256, DKIM_R_KEY_REVOKED },
+		{ "edforrsa", rsa, DKIM_RSA_SHA256, DKIM_R_KEY_TYPE_MISMATCH },
+		{ "rsa", ed, DKIM_ED25519_SHA256, DKIM_R_KEY_TYPE_MISMATCH },
+	};
 
 	(void)state;
-	t = sign_std("missing", NULL, -1, rsa, DKIM_RSA_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_PUBKEY_UNAVAILABLE, "permerror");
-	free(t);
-	t = sign_std("nodata", NULL, -1, rsa, DKIM_RSA_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_PUBKEY_UNAVAILABLE, "permerror");
-	free(t);
-	t = sign_std("bad", NULL, -1, rsa, DKIM_RSA_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_PUBKEY_SYNTAX, "permerror");
-	free(t);
-	t = sign_std("badsyntax", NULL, -1, rsa, DKIM_RSA_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_PUBKEY_SYNTAX, "permerror");
-	free(t);
-	t = sign_std("revoked", NULL, -1, rsa, DKIM_RSA_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_KEY_REVOKED, "permerror");
-	free(t);
-	/* k=ed25519 cannot check a=rsa-sha256. */
-	t = sign_std("edforrsa", NULL, -1, rsa, DKIM_RSA_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_KEY_TYPE_MISMATCH, "permerror");
-	free(t);
-	/* ... nor k=rsa a=ed25519-sha256. */
-	t = sign_std("rsa", NULL, -1, ed, DKIM_ED25519_SHA256);
-	expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID,
-	    DKIM_R_KEY_TYPE_MISMATCH, "permerror");
-	free(t);
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *t = sign_std(c[i].sel, NULL, -1, c[i].key, c[i].a);
+
+		expect1(t, DKIM_POLICY_DEFAULT, NOW, DKIM_INVALID, c[i].why,
+		    "permerror");
+		free(t);
+	}
 }
 
 static void
@@ -550,7 +494,7 @@ test_temperror(void **state)
 	    "d=tempfail.test; s=sel; h=From");
 	t = hand_sign(MSG, tags, "From", DKIM_RELAXED, DKIM_RELAXED, -1,
 	    DKIM_RSA_SHA256, rsa);
-	verify_with(t, DKIM_POLICY_DEFAULT & ~DKIM_POLICY_IDENTITY, NOW, 0,
+	test_verify(t, DKIM_POLICY_DEFAULT & ~DKIM_POLICY_IDENTITY, NOW, 0,
 	    &r);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.r[0].status, DKIM_INVALID);
@@ -599,7 +543,7 @@ test_rfc8301(void **state)
 
 	(void)state;
 	t = sign_std("rsa", NULL, -1, rsa, DKIM_RSA_SHA1);
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(r.r[0].status, DKIM_FAIL);
 	assert_int_equal(r.r[0].reason, DKIM_R_ALGORITHM_HISTORIC);
 	assert_int_equal(r.r[0].historic, 1);
@@ -607,7 +551,7 @@ test_rfc8301(void **state)
 	assert_string_equal(dkim_authres_result(&r.r[0]), "policy");
 	dkim_results_free(&r);
 	/* Allowed: it verifies, and is still flagged. */
-	verify_with(t, off, NOW, 0, &r);
+	test_verify(t, off, NOW, 0, &r);
 	assert_int_equal(r.r[0].status, DKIM_PASS);
 	assert_int_equal(r.r[0].historic, 1);
 	dkim_results_free(&r);
@@ -617,7 +561,7 @@ test_rfc8301(void **state)
 	free(t);
 
 	t = sign_std("short", NULL, -1, rsa512, DKIM_RSA_SHA256);
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(r.r[0].status, DKIM_FAIL);
 	assert_int_equal(r.r[0].reason, DKIM_R_KEY_TOO_SHORT);
 	assert_int_equal(r.r[0].key_length, 512);
@@ -755,7 +699,7 @@ test_unsupported(void **state)
 	struct dkim_results r;
 	char *t = hand_sign(MSG, c[1].tags, "From", DKIM_SIMPLE, DKIM_SIMPLE,
 	    -1, DKIM_RSA_SHA256, rsa);
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_string_equal(r.r[0].domain, "example.com");
 	assert_string_equal(r.r[0].selector, "rsa");
 	assert_string_equal(r.r[0].algo, "rsa-sha512");
@@ -778,7 +722,7 @@ test_too_many(void **state)
 	for (size_t i = 0; i < 21; i++)
 		memcpy(t + i * flen, one, flen);
 	strcpy(t + 21 * flen, MSG);
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(r.n, 21);
 	assert_int_equal(r.nsigs, 21);
 	for (size_t i = 0; i < 20; i++)
@@ -790,7 +734,7 @@ test_too_many(void **state)
 	dkim_results_free(&r);
 	/* A smaller limit. */
 	u = t + 18 * flen;
-	verify_with(u, DKIM_POLICY_DEFAULT, NOW, 2, &r);
+	test_verify(u, DKIM_POLICY_DEFAULT, NOW, 2, &r);
 	assert_int_equal(r.n, 3);
 	assert_int_equal(r.r[1].status, DKIM_PASS);
 	assert_int_equal(r.r[2].reason, DKIM_R_TOO_MANY);
@@ -914,9 +858,9 @@ test_signers(void **state)
 	/* rsa (i=joe@example.com), ed (default i=), and a broken one */
 	a = dkim_sign_text(MSG, "rsa", rsa, "joe@example.com");
 	b = dkim_sign_text(a, "ed", ed, NULL);
-	t = cat("DKIM-Signature: v=1; a=rsa-sha256; d=other.example; "
+	t = test_cat("DKIM-Signature: v=1; a=rsa-sha256; d=other.example; "
 	    "s=x; h=From; bh=AAAA; b=AAAA; i=@other.example\r\n", b);
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(r.n, 3);
 	assert_int_equal(r.r[0].status, DKIM_INVALID);
 	assert_int_equal(r.r[1].status, DKIM_PASS);
@@ -948,12 +892,12 @@ test_signers(void **state)
 	dkim_results_free(&r);
 
 	/* An empty list selects nothing. */
-	verify_with(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(dkim_select_signers(&r, ""), 0);
 	assert_int_equal(r.n, 0);
 	dkim_results_free(&r);
 	/* Selecting from no signatures at all gives "none" per entry. */
-	verify_with(MSG, DKIM_POLICY_DEFAULT, NOW, 0, &r);
+	test_verify(MSG, DKIM_POLICY_DEFAULT, NOW, 0, &r);
 	assert_int_equal(dkim_select_signers(&r, "a.example:b.example"), 0);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.r[1].status, DKIM_NONE);
@@ -971,7 +915,7 @@ test_rfc8463(void **state)
 	struct dkim_results r;
 
 	(void)state;
-	verify_with(RFC8463_MSG, DKIM_POLICY_DEFAULT, 1528637909 + 60, 0, &r);
+	test_verify(RFC8463_MSG, DKIM_POLICY_DEFAULT, 1528637909 + 60, 0, &r);
 	assert_int_equal(r.n, 2);
 	for (size_t i = 0; i < 2; i++)
 		if (r.r[i].status != DKIM_PASS)
@@ -1006,7 +950,7 @@ test_rfc8463(void **state)
 	/* Both break when the body does. */
 	char *t = strdup(RFC8463_MSG);
 	*strstr(t, "hungry") = 'H';
-	verify_with(t, DKIM_POLICY_DEFAULT, 1528637909 + 60, 0, &r);
+	test_verify(t, DKIM_POLICY_DEFAULT, 1528637909 + 60, 0, &r);
 	assert_int_equal(r.r[0].reason, DKIM_R_BODYHASH_MISMATCH);
 	assert_int_equal(r.r[1].reason, DKIM_R_BODYHASH_MISMATCH);
 	dkim_results_free(&r);

@@ -175,6 +175,17 @@ test_zone_txt(void **state)
 	assert_txt("a.mxkit.test", DNS_NODATA, 0);
 }
 
+/* RFC 8616: a U-label name is looked up as its A-label. */
+static void
+test_zone_idn(void **state)
+{
+	(void)state;
+	assert_txt("b\xc3\xbc" "cher.mxkit.test", DNS_OK, 1, "idn");
+	assert_txt("B\xc3\x9c" "CHER.mxkit.test.", DNS_OK, 1, "idn");
+	assert_txt("xn--bcher-kva.mxkit.test", DNS_OK, 1, "idn");
+	assert_txt("bad\xff.mxkit.test", DNS_PERMFAIL, 0);
+}
+
 static void
 test_zone_mx(void **state)
 {
@@ -704,6 +715,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_zone_aaaa, setup_zone,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_txt, setup_zone,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_idn, setup_zone,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_mx, setup_zone,
 		    teardown),
