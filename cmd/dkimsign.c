@@ -226,11 +226,10 @@ load_keys(struct conf *c)
 			    why ? why : "cannot load key");
 			continue;
 		}
-		if (EVP_PKEY_get_base_id(loaded[i]) == EVP_PKEY_RSA &&
-		    EVP_PKEY_get_bits(loaded[i]) < 2048)
-			diag_warn("%s: RSA key of %d bits; RFC 8301 says 2048 "
-			    "or more", c->key.v[i],
-			    EVP_PKEY_get_bits(loaded[i]));
+		if (dkim_key_weak(loaded[i]))
+			diag_warn("%s: RSA key of %d bits; RFC 8301 says %d "
+			    "or more", c->key.v[i], dkim_key_bits(loaded[i]),
+			    DKIM_RSA_RECOMMENDED_BITS);
 	}
 	for (i = 0; i < c->dom.n; i++) {
 		struct dkim_signer *s = &c->signer[i];
@@ -469,8 +468,9 @@ keygen(const struct conf *c)
 	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		diag_die(EX_CANTCREAT, "%s: %s", out, strerror(errno));
-	if (c->bits > 0 && c->bits < 2048)
-		diag_warn("--bits %d: RFC 8301 says 2048 or more", c->bits);
+	if (c->bits > 0 && c->bits < DKIM_RSA_RECOMMENDED_BITS)
+		diag_warn("--bits %d: RFC 8301 says %d or more", c->bits,
+		    DKIM_RSA_RECOMMENDED_BITS);
 	if ((pkey = dkim_keygen(c->keygen, c->bits ? c->bits : 2048, &why))
 	    == NULL || (fp = fdopen(fd, "w")) == NULL) {
 		unlink(out);

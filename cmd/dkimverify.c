@@ -21,8 +21,6 @@
 #include "out.h"
 
 #define NREASONS	(DKIM_R_TOO_MANY + 1)
-#define UNSET_BIG	9999999999999LL		/* Exim's "no limit" */
-#define HEADER_B_LEN	8			/* header.b= prefix */
 
 static const char usage[] =
 "usage: dkimverify [-fv] [-o text|kv|json] [options] [FILE...]\n"
@@ -206,91 +204,9 @@ verdict(const struct conf *c, const struct dkim_results *res)
 }
 
 static const char *
-cur_signer(const struct dkim_result *r)
-{
-	return *r->cur_signer != '\0' ? r->cur_signer : r->domain;
-}
-
-static const char *
 reason_word(const struct dkim_result *r)
 {
-	const char *s = r->reason != DKIM_R_NONE ? dkim_reason_name(r->reason)
-	    : NULL;
-
-	return s != NULL ? s : "";
-}
-
-/* ---- the variables, Exim's names, in the order of spec/cli.md ---- */
-
-enum var {
-	V_STATUS, V_REASON, V_CUR_SIGNER, V_DOMAIN, V_IDENTITY, V_SELECTOR,
-	V_ALGO, V_CANON_BODY, V_CANON_HEADERS, V_COPIEDHEADERS, V_BODYLENGTH,
-	V_CREATED, V_EXPIRES, V_HEADERNAMES, V_KEY_TESTING,
-	V_KEY_NOSUBDOMAINS, V_KEY_SRVTYPE, V_KEY_GRANULARITY, V_KEY_NOTES,
-	V_KEY_LENGTH, NVARS
-};
-
-static const char *const var_name[NVARS] = {
-	"verify_status", "verify_reason", "cur_signer", "domain", "identity",
-	"selector", "algo", "canon_body", "canon_headers", "copiedheaders",
-	"bodylength", "created", "expires", "headernames", "key_testing",
-	"key_nosubdomains", "key_srvtype", "key_granularity", "key_notes",
-	"key_length",
-};
-
-/* The value of variable v for r: a string, or a number (*is_num). */
-static const char *
-var_value(const struct dkim_result *r, enum var v, long long *num,
-    int *is_num)
-{
-	*is_num = 1;
-	switch (v) {
-	case V_BODYLENGTH:
-		*num = r->bodylength < 0 ? UNSET_BIG : r->bodylength;
-		return NULL;
-	case V_CREATED:
-		*num = r->created < 0 ? 0 : r->created;
-		return NULL;
-	case V_EXPIRES:
-		*num = r->expires < 0 ? UNSET_BIG : r->expires;
-		return NULL;
-	case V_KEY_TESTING: *num = r->key_testing != 0; return NULL;
-	case V_KEY_NOSUBDOMAINS: *num = r->key_nosubdomains != 0; return NULL;
-	case V_KEY_LENGTH: *num = r->key_length; return NULL;
-	default:
-		break;
-	}
-	*is_num = 0;
-	switch (v) {
-	case V_STATUS: return dkim_status_name(r->status);
-	case V_REASON: return reason_word(r);
-	case V_CUR_SIGNER: return cur_signer(r);
-	case V_DOMAIN: return r->domain;
-	case V_IDENTITY: return r->identity;
-	case V_SELECTOR: return r->selector;
-	case V_ALGO: return r->algo;
-	case V_CANON_BODY: return r->canon_body;
-	case V_CANON_HEADERS: return r->canon_headers;
-	case V_COPIEDHEADERS: return r->copiedheaders;
-	case V_HEADERNAMES: return r->headernames;
-	case V_KEY_SRVTYPE: return r->key_srvtype;
-	case V_KEY_GRANULARITY: return r->key_granularity;
-	case V_KEY_NOTES: return r->key_notes;
-	default: return "";
-	}
-}
-
-static const char *
-var_text(const struct dkim_result *r, enum var v, char *num, size_t size)
-{
-	long long n;
-	int is_num;
-	const char *s = var_value(r, v, &n, &is_num);
-
-	if (!is_num)
-		return s != NULL ? s : "";
-	snprintf(num, size, "%lld", n);
-	return num;
+	return dkim_result_var(r, "verify_reason", NULL, 0);
 }
 
 /* ---- records ---- */
@@ -368,8 +284,7 @@ record_kv(struct out *o, const struct dkim_results *res, const char *signers)
 {
 	const char **v;
 	char name[64], (*num)[24];
-	size_t i, n = res->n;
-	int k;
+	size_t i, k, n = res->n;
 
 	v = calloc(n ? n : 1, sizeof(*v));
 	num = calloc(n ? n : 1, sizeof(*num));
@@ -380,25 +295,25 @@ record_kv(struct out *o, const struct dkim_results *res, const char *signers)
 		out_str(o, "error", "out of memory");
 		return;
 	}
-	for (k = 0; k < NVARS; k++) {
-		snprintf(name, sizeof(name), "dkim_%s", var_name[k]);
+	for (k = 0; k < DKIM_NVARS; k++) {
+		snprintf(name, sizeof(name), "dkim_%s", dkim_var_names[k]);
 		if (n == 0) {
-			out_str(o, name, k == V_STATUS ? "none" : "");
+			out_str(o, name, k == 0 ? "none" : "");
 			continue;
 		}
 		for (i = 0; i < n; i++)
-			v[i] = var_text(&res->r[i], (enum var)k, num[i],
+			v[i] = dkim_result_var_at(&res->r[i], k, num[i],
 			    sizeof(num[i]));
 		out_list(o, name, v, n);
 	}
 	out_str(o, "dkim_signers", signers);
 	for (i = 0; i < n; i++)
-		for (k = 0; k < NVARS; k++) {
+		for (k = 0; k < DKIM_NVARS; k++) {
 			char one[24];
 
 			snprintf(name, sizeof(name), "dkim_%zu_%s", i + 1,
-			    var_name[k]);
-			out_str(o, name, var_text(&res->r[i], (enum var)k, one,
+			    dkim_var_names[k]);
+			out_str(o, name, dkim_result_var_at(&res->r[i], k, one,
 			    sizeof(one)));
 		}
 	free(v);
@@ -411,8 +326,7 @@ record_json(struct out *o, const struct dkim_results *res,
 {
 	enum dkim_status best = DKIM_NONE;
 	char name[64];
-	size_t i;
-	int k;
+	size_t i, k;
 
 	for (i = 0; i < res->n; i++)
 		if (res->r[i].status > best)
@@ -424,14 +338,15 @@ record_json(struct out *o, const struct dkim_results *res,
 		const struct dkim_result *r = &res->r[i];
 
 		out_object_begin(o);
-		for (k = 0; k < NVARS; k++) {
-			long long num;
-			int is_num;
-			const char *s = var_value(r, (enum var)k, &num, &is_num);
+		for (k = 0; k < DKIM_NVARS; k++) {
+			char num[24];
+			const char *s = dkim_result_var_at(r, k, num,
+			    sizeof(num));
 
-			snprintf(name, sizeof(name), "dkim_%s", var_name[k]);
-			if (is_num)
-				out_int(o, name, num);
+			snprintf(name, sizeof(name), "dkim_%s",
+			    dkim_var_names[k]);
+			if (dkim_var_is_number(k))
+				out_int(o, name, strtoll(s, NULL, 10));
 			else
 				out_str(o, name, s);
 		}
@@ -700,50 +615,14 @@ verify_one(const struct conf *c, struct run *r)
 
 /* ---- filter mode ---- */
 
-static int
-add_resinfo(struct authres *ar, const struct dkim_result *r)
-{
-	const char *word = dkim_authres_result(r);
-	char b[HEADER_B_LEN + 1];
-
-	if (authres_add(ar, "dkim", word, r->status != DKIM_PASS &&
-	    r->reason != DKIM_R_NONE ? reason_word(r) : NULL) == -1)
-		return -1;
-	if (*r->domain != '\0' &&
-	    authres_prop(ar, "header", "d", r->domain) == -1)
-		return -1;
-	if (*r->selector != '\0' &&
-	    authres_prop(ar, "header", "s", r->selector) == -1)
-		return -1;
-	if (*r->identity != '\0' &&
-	    authres_prop(ar, "header", "i", r->identity) == -1)
-		return -1;
-	if (*r->algo != '\0' && authres_prop(ar, "header", "a", r->algo) == -1)
-		return -1;
-	if (r->b_text != NULL && *r->b_text != '\0') {
-		snprintf(b, sizeof(b), "%s", r->b_text);
-		if (authres_prop(ar, "header", "b", b) == -1)
-			return -1;
-	}
-	return 0;
-}
-
 static char *
 make_authres(const struct conf *c, const struct dkim_results *res,
     const char *eol, struct authres **arp)
 {
-	struct authres *ar;
-	size_t i;
-
-	if ((ar = authres_new(c->authserv_id)) == NULL)
+	if ((*arp = authres_new(c->authserv_id)) == NULL ||
+	    dkim_authres_add_all(*arp, res) == -1)
 		return NULL;
-	*arp = ar;
-	if (res->n == 0 && authres_add(ar, "dkim", "none", NULL) == -1)
-		return NULL;
-	for (i = 0; i < res->n; i++)
-		if (add_resinfo(ar, &res->r[i]) == -1)
-			return NULL;
-	return authres_format(ar, eol);
+	return authres_format(*arp, eol);
 }
 
 static int

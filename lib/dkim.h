@@ -96,7 +96,8 @@ int dkim_sig_parse_ex(const char *value, size_t len, struct dkim_sig *sig,
 void dkim_sig_free(struct dkim_sig *sig);
 /* 1 when identity (an i= value) is "@domain", "local@domain" or the same
  * in a subdomain of domain, case-insensitively (RFC 6376 3.5, i=); 0
- * otherwise, and for NULL or an empty domain. */
+ * otherwise, and for NULL or an empty domain.  U-labels on either side are
+ * compared as A-labels (RFC 8616). */
 int dkim_identity_within(const char *identity, const char *domain);
 
 /* ---- key records (RFC 6376 3.6.1) ---- */
@@ -232,7 +233,9 @@ struct dkim_signer {
 extern const char dkim_default_sign_headers[];
 
 /* Build a complete "DKIM-Signature: ..." field, folded, lines ended with eol
- * ("\r\n" or "\n"), including the final eol.  0, or -1 with *why. */
+ * ("\r\n" or "\n"), including the final eol.  0, or -1 with *why.  A domain
+ * (and the domain of the identity) given in U-labels is signed in A-labels,
+ * as RFC 8616 asks: d=xn--bcher-kva.example for "bücher.example". */
 int dkim_sign(const struct msg *m, const struct dkim_signer *s, time_t now,
     const char *eol, char **field, const char **why);
 
@@ -245,7 +248,7 @@ EVP_PKEY *dkim_keygen(const char *type, int bits, const char **why);
 
 /* The key record for pkey as a zone-file line for
  * SELECTOR._domainkey.DOMAIN. IN TXT ( "..." "..." ), strings split at
- * 255 bytes.  malloc'd. */
+ * 255 bytes, DOMAIN in A-labels.  malloc'd. */
 char *dkim_key_zone_record(EVP_PKEY *pkey, const char *domain,
     const char *selector);
 
@@ -258,6 +261,37 @@ int dkim_key_bits(EVP_PKEY *pkey);
  * Safe at any time: keys in use are freed when their verifier is done. */
 void dkim_key_cache_clear(void);
 /* dkim_key_zone_record's line has no final newline. */
+
+/* ---- added by lib/dkim_report.c: what front ends report ---- */
+struct authres;
+/* Exim's $dkim_* variable names without "dkim_" (verify_status,
+ * verify_reason, cur_signer, domain, ... key_length), in the order of
+ * spec/cli.md; NULL-terminated. */
+#define DKIM_NVARS 20
+extern const char *const dkim_var_names[DKIM_NVARS + 1];
+/* 1 when variable k is a number (bodylength, created, expires,
+ * key_testing, key_nosubdomains, key_length). */
+int dkim_var_is_number(size_t k);
+/* The value of variable k (dkim_var_names index) for r, as Exim prints it:
+ * unset bodylength and expires are 9999999999999, unset created 0;
+ * cur_signer falls back to d=.  Numbers are written into buf (bufsz 24 is
+ * enough; "" when buf is NULL); strings point into r and are never NULL.
+ * "" for k out of range. */
+const char *dkim_result_var_at(const struct dkim_result *r, size_t k,
+    char *buf, size_t bufsz);
+/* The same by name ("domain" or "dkim_domain"); NULL for an unknown name. */
+const char *dkim_result_var(const struct dkim_result *r, const char *name,
+    char *buf, size_t bufsz);
+/* Add r to ar as a "dkim" resinfo: the result word, reason= when it did
+ * not pass, header.d/s/i/a and the first 8 characters of b= as header.b
+ * (RFC 6008).  0, or -1 on ENOMEM. */
+int dkim_authres_add(struct authres *ar, const struct dkim_result *r);
+/* Every result of res, or "dkim=none" when there is none.  0, or -1. */
+int dkim_authres_add_all(struct authres *ar, const struct dkim_results *res);
+/* RSA keys below this are weak (RFC 8301 says signers use 2048 bits). */
+#define DKIM_RSA_RECOMMENDED_BITS 2048
+/* 1 when pkey is an RSA key shorter than DKIM_RSA_RECOMMENDED_BITS. */
+int dkim_key_weak(EVP_PKEY *pkey);
 
 /* Building blocks shared by signing and verifying (and usable by tests).
  * The digest for an algorithm (fetched once; SHA-1 for rsa-sha1). */

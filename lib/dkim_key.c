@@ -7,11 +7,13 @@
  * error here: the key has no pkey and the verifier finds that k= does not
  * match a=.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -58,12 +60,70 @@ tag_or(const struct dkim_taglist *tl, const char *name, const char *dflt)
 	return dkim_copy_without_fws(t->value, t->value_len, NULL);
 }
 
+/* One DER element at *q, before end: 1 with its tag and content (*q moved
+ * past the header, *n its length) when it is a definite-length element of
+ * the universal class that is constructed as asked; else 0. */
+static int
+der_next(const unsigned char **q, const unsigned char *end, int want_tag,
+    int constructed, long *n)
+{
+	int tag, cls, ret;
+
+	if (*q >= end)
+		return 0;
+	ret = ASN1_get_object(q, n, &tag, &cls, (long)(end - *q));
+	return ret == (constructed ? V_ASN1_CONSTRUCTED : 0) &&
+	    tag == want_tag && cls == V_ASN1_UNIVERSAL;
+}
+
+/* The RSAPublicKey inside an rsaEncryption SubjectPublicKeyInfo (RFC 5280
+ * 4.1.2.7, RFC 3279 2.3.1), taken out by walking the DER.  d2i_PUBKEY does
+ * the same through OpenSSL 3's decoders, whose first use costs more than
+ * the rest of a one-message run.  1 with *key and *klen; 0 for anything
+ * less plain (other algorithms, odd parameters), left to d2i_PUBKEY. */
+static int
+spki_rsa(const unsigned char *p, size_t len, const unsigned char **key,
+    long *klen)
+{
+	static const unsigned char rsa_oid[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7,
+	    0x0d, 0x01, 0x01, 0x01 };	/* 1.2.840.113549.1.1.1 */
+	const unsigned char *q = p, *end, *alg_end;
+	long n;
+
+	if (len > LONG_MAX || !der_next(&q, p + len, V_ASN1_SEQUENCE, 1, &n))
+		return 0;
+	end = q + n;
+	if (!der_next(&q, end, V_ASN1_SEQUENCE, 1, &n))
+		return 0;
+	alg_end = q + n;
+	if (!der_next(&q, alg_end, V_ASN1_OBJECT, 0, &n) ||
+	    n != (long)sizeof(rsa_oid) || memcmp(q, rsa_oid, sizeof(rsa_oid)))
+		return 0;
+	q += n;
+	/* parameters: NULL, or absent as some encoders leave them */
+	if (q < alg_end && (!der_next(&q, alg_end, V_ASN1_NULL, 0, &n) ||
+	    n != 0 || q != alg_end))
+		return 0;
+	if (!der_next(&q, end, V_ASN1_BIT_STRING, 0, &n) || n < 2 ||
+	    q + n != end || q[0] != 0)
+		return 0;
+	*key = q + 1;
+	*klen = n - 1;
+	return 1;
+}
+
 static EVP_PKEY *
 rsa_key(const unsigned char *p, size_t len, const char **why)
 {
 	const unsigned char *q = p;
 	EVP_PKEY *pk;
+	long klen;
 
+	if (spki_rsa(p, len, &q, &klen) &&
+	    (pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, klen)) != NULL)
+		return pk;
+	ERR_clear_error();
+	q = p;
 	if ((pk = d2i_PUBKEY(NULL, &q, (long)len)) != NULL) {
 		if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA)
 			return pk;

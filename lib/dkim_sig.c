@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "dkim_int.h"
+#include "idn.h"
 
 #define SIG_MAX_HNAMES 1024	/* more h= names than this is hostile */
 #define SIG_MAX_LENGTH (1LL << 62)
@@ -35,24 +36,44 @@ dkim_canon_name(enum dkim_canon c)
 }
 
 /* RFC 6376 3.5, i=: the domain part is d= or a subdomain of it. */
-int
-dkim_identity_within(const char *identity, const char *domain)
+static int
+within(const char *dom, const char *domain)
 {
-	const char *at, *dom;
-	size_t il, dl;
+	size_t il = strlen(dom), dl = strlen(domain);
 
-	if (identity == NULL || domain == NULL ||
-	    (at = strrchr(identity, '@')) == NULL)
-		return 0;
-	dom = at + 1;
-	il = strlen(dom);
-	dl = strlen(domain);
 	if (dl == 0)
 		return 0;
 	if (il == dl)
 		return strcasecmp(dom, domain) == 0;
 	return il > dl && dom[il - dl - 1] == '.' &&
 	    strcasecmp(dom + il - dl, domain) == 0;
+}
+
+/* RFC 8616: a U-label and its A-label are the same domain, so compare
+ * A-labels when either side has a U-label. */
+static int
+within_idn(const char *dom, const char *domain)
+{
+	const char *why;
+	char *a = idn_to_alabels(dom, &why), *b = idn_to_alabels(domain, &why);
+	int r = a != NULL && b != NULL && within(a, b);
+
+	free(a);
+	free(b);
+	return r;
+}
+
+int
+dkim_identity_within(const char *identity, const char *domain)
+{
+	const char *at;
+
+	if (identity == NULL || domain == NULL ||
+	    (at = strrchr(identity, '@')) == NULL)
+		return 0;
+	if (idn_is_unicode(at + 1) || idn_is_unicode(domain))
+		return within_idn(at + 1, domain);
+	return within(at + 1, domain);
 }
 
 /* Decimal, 1 to maxdigits digits, at most max.  0, or -1. */

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "dkim_int.h"
+#include "idn.h"
 #include "msg.h"
 
 #define LINE_MAX_COLS	78	/* RFC 5322 2.1.1 */
@@ -425,6 +426,67 @@ with_eol(const struct dkim_buf *b, const char *eol)
 	return o.p;
 }
 
+/* ---- RFC 8616: d= and the domain of i= in A-labels ---- */
+
+/* name in A-labels: itself when it is ASCII, else a converted copy in
+ * *copy.  NULL with *why when it is not a valid IDNA2008 name. */
+static const char *
+alabels(const char *name, char **copy, const char **why)
+{
+	*copy = NULL;
+	if (name == NULL || !idn_is_unicode(name))
+		return name;
+	if ((*copy = idn_to_alabels(name, why)) == NULL)
+		return NULL;
+	return *copy;
+}
+
+/* The identity with its domain part in A-labels; the local part stays. */
+static const char *
+identity_alabels(const char *id, char **copy, const char **why)
+{
+	const char *at;
+	char *dom;
+	size_t ll, dl;
+
+	*copy = NULL;
+	if (id == NULL || (at = strrchr(id, '@')) == NULL ||
+	    !idn_is_unicode(at + 1))
+		return id;
+	if (alabels(at + 1, &dom, why) == NULL)
+		return NULL;
+	ll = (size_t)(at + 1 - id);
+	dl = strlen(dom);
+	if ((*copy = malloc(ll + dl + 1)) != NULL) {
+		memcpy(*copy, id, ll);
+		memcpy(*copy + ll, dom, dl + 1);
+	} else
+		*why = "out of memory";
+	free(dom);
+	return *copy;
+}
+
+/* *out is *s with d= and i= as DNS and verifiers need them; *dom and *id
+ * hold the converted copies (free them).  0, or -1 with *why. */
+static int
+signer_alabels(const struct dkim_signer *s, struct dkim_signer *out,
+    char **dom, char **id, const char **why)
+{
+	*out = *s;
+	*id = NULL;
+	if (s->domain != NULL &&
+	    (out->domain = alabels(s->domain, dom, why)) == NULL) {
+		*why = "bad signing domain (not a valid IDNA2008 name)";
+		return -1;
+	}
+	if (s->identity != NULL &&
+	    (out->identity = identity_alabels(s->identity, id, why)) == NULL) {
+		*why = "bad identity domain (not a valid IDNA2008 name)";
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_signer(const struct dkim_signer *s, const char **why)
 {
@@ -497,8 +559,31 @@ build_unsigned(struct fold *f, const struct msg *m, const struct dkim_signer *s,
 	return f->err ? -1 : 0;
 }
 
+static int sign_field(const struct msg *m, const struct dkim_signer *s,
+    time_t now, const char *eol, char **field, const char **why);
+
 int
 dkim_sign(const struct msg *m, const struct dkim_signer *s, time_t now,
+    const char *eol, char **field, const char **why)
+{
+	struct dkim_signer a;
+	char *dom = NULL, *id = NULL;
+	int rc;
+
+	*field = NULL;
+	if (s == NULL) {
+		*why = "no key";
+		return -1;
+	}
+	if ((rc = signer_alabels(s, &a, &dom, &id, why)) == 0)
+		rc = sign_field(m, &a, now, eol, field, why);
+	free(dom);
+	free(id);
+	return rc;
+}
+
+static int
+sign_field(const struct msg *m, const struct dkim_signer *s, time_t now,
     const char *eol, char **field, const char **why)
 {
 	struct names h = { NULL, 0, 0 };
@@ -775,9 +860,16 @@ dkim_key_zone_record(EVP_PKEY *pkey, const char *domain,
 	char *p = NULL;
 	int err = 0;
 
+	char *adom = NULL;
+	const char *why = NULL;
+
 	if (pkey == NULL || domain == NULL || selector == NULL ||
-	    strcmp(kt, "unknown") == 0 || (p = public_key_b64(pkey)) == NULL)
+	    strcmp(kt, "unknown") == 0 ||
+	    (domain = alabels(domain, &adom, &why)) == NULL ||
+	    (p = public_key_b64(pkey)) == NULL) {
+		free(adom);
 		return NULL;
+	}
 	size_t dl = strlen(domain);
 	int dot = dl > 0 && domain[dl - 1] == '.';
 
@@ -798,6 +890,7 @@ dkim_key_zone_record(EVP_PKEY *pkey, const char *domain,
 		err |= adds(&o, "\"");
 	}
 	err |= adds(&o, " )");
+	free(adom);
 	free(p);
 	dkim_buf_free(&rec);
 	if (err) {

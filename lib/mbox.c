@@ -4,16 +4,25 @@
  * One line-handling core (struct core) does the format: separators,
  * unquoting, and the empty line a writer puts before each separator.  The
  * FILE reader and the in-memory splitter only cut their input into lines
- * and feed them to it, so the two cannot disagree. */
+ * and feed them to it, so the two cannot disagree.  The FILE reader also
+ * has a fast path: a run of whole lines that the core would append as they
+ * are (none a separator or a quoted From, and not ending in an empty line
+ * the core would hold back) is found in one scan and copied at once; every
+ * other line still goes through the core. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "mbox.h"
 
-#define MBOX_CHUNK	65536		/* one fread */
+#ifndef MBOX_CHUNK		/* tests build with tiny chunks */
+#define MBOX_CHUNK	(128 * 1024)	/* one fread: fits in L2 with room */
+#endif
 #define MBOX_MIN_CAP	4096		/* first allocation of a message */
 #define MBOX_MAX_HINT	(1u << 20)	/* do not preallocate more than this */
 
@@ -351,6 +360,133 @@ next_line(struct mbox *mb, const char **p, size_t *n,
 	return 1;
 }
 
+/* Might the line starting at p (avail bytes of it seen) be one the core
+ * must see: a separator or a quoted From?  When the bytes seen do not
+ * settle it, say yes. */
+static int
+needs_core(enum mbox_variant v, const char *p, size_t avail)
+{
+	size_t i = 0;
+
+	if (p[0] == 'F')
+		return avail < 5 || memcmp(p, "From ", 5) == 0;
+	if (p[0] != '>')
+		return 0;
+	while (i < avail && p[i] == '>')
+		i++;
+	if (i == avail)
+		return 1;
+	if (v == MBOX_O && i != 1)
+		return 0;
+	return avail - i < 5 || memcmp(p + i, "From ", 5) == 0;
+}
+
+#ifdef __SSE2__
+/* Which of the 16 bytes at p are newlines. */
+static inline uint64_t
+lf_mask(const char *p)
+{
+	__m128i b = _mm_loadu_si128((const __m128i *)p);
+
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b,
+	    _mm_set1_epi8('\n')));
+}
+
+/* Which of the 16 bytes at p are 'F' or '>'. */
+static inline uint64_t
+start_mask(const char *p)
+{
+	__m128i b = _mm_loadu_si128((const __m128i *)p);
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmpeq_epi8(b, _mm_set1_epi8('F')),
+	    _mm_cmpeq_epi8(b, _mm_set1_epi8('>'))));
+}
+#endif
+
+/* The length of the run of whole lines at the start of s[0 .. n) (s is at
+ * a line start) that the core would append unchanged, less a final empty
+ * line (it may be the writer's, before a separator). */
+static size_t
+plain_run(enum mbox_variant v, const char *s, size_t n)
+{
+	size_t i = 0, end = 0, ls;
+	const char *nl;
+
+	if (n == 0 || needs_core(v, s, n))
+		return 0;
+#ifdef __SSE2__
+	{
+		/* 64 bytes at a time: the newlines, and which of the lines
+		 * they start begin with 'F' or '>'; only those are looked
+		 * at one by one. */
+		for (; n - i >= 65; i += 64) {
+			uint64_t nlm, hit;
+
+			nlm = lf_mask(s + i) | lf_mask(s + i + 16) << 16 |
+			    lf_mask(s + i + 32) << 32 |
+			    lf_mask(s + i + 48) << 48;
+			hit = start_mask(s + i + 1) |
+			    start_mask(s + i + 17) << 16 |
+			    start_mask(s + i + 33) << 32 |
+			    start_mask(s + i + 49) << 48;
+			for (hit &= nlm; hit != 0; hit &= hit - 1) {
+				ls = i + (size_t)__builtin_ctzll(hit) + 1;
+				if (needs_core(v, s + ls, n - ls)) {
+					end = ls;
+					goto found;
+				}
+			}
+			if (nlm != 0)
+				end = i + 64 - (size_t)__builtin_clzll(nlm);
+		}
+	}
+#endif
+	while (i < n && (nl = memchr(s + i, '\n', n - i)) != NULL) {
+		end = i = (size_t)(nl - s) + 1;
+		if (i < n && needs_core(v, s + i, n - i))
+			break;
+	}
+#ifdef __SSE2__
+found:
+#endif
+	/* Leave a final empty line ("\n" or "\r\n") to the core. */
+	if (end > 0) {
+		size_t e = end - 1;
+
+		if (e == 0 || s[e - 1] == '\n')
+			end = e;
+		else if (s[e - 1] == '\r' && (e == 1 || s[e - 2] == '\n'))
+			end = e - 1;
+	}
+	return end;
+}
+
+/* Copy the run of plain lines at the reader's position into the message
+ * in progress.  0, or -1 with errno. */
+static int
+fast_lines(struct mbox *mb)
+{
+	struct core *c = &mb->c;
+	size_t run;
+
+	if (!c->open || c->too_big || mb->cpos >= mb->clen)
+		return 0;
+	run = plain_run(c->v, mb->chunk + mb->cpos, mb->clen - mb->cpos);
+	if (run == 0)
+		return 0;
+	if (c->blank_len > 0) {
+		if (core_append(c, c->blank, c->blank_len) == -1)
+			return -1;
+		c->blank_len = 0;
+	}
+	if (core_append(c, mb->chunk + mb->cpos, run) == -1)
+		return -1;
+	mb->cpos += run;
+	mb->pos += run;
+	return 0;
+}
+
 int
 mbox_next(struct mbox *mb, struct mbox_msg *out)
 {
@@ -365,6 +501,8 @@ mbox_next(struct mbox *mb, struct mbox_msg *out)
 		return -1;
 	}
 	for (;;) {
+		if ((r = fast_lines(mb)) == -1)
+			break;
 		if ((r = next_line(mb, &p, &n, &full)) == 0) {
 			r = core_eof(&mb->c, out);
 			break;

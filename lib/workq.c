@@ -5,6 +5,11 @@
  * max_inflight items are between push and emit.  Workers take items in
  * order (next_take) and mark their slot done; only the caller's thread
  * emits, always the slot next_emit, so output order is input order.
+ *
+ * Hand-offs are batched, because waking a thread costs more than a small
+ * job: the caller makes pushed items visible to workers (published) a few
+ * at a time, a worker takes its share of what is published in one go, and
+ * nobody is signalled unless somebody is waiting.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -32,6 +37,10 @@ struct workq {
 	pthread_cond_t	 have_work;	/* workers wait here */
 	pthread_cond_t	 have_done;	/* the caller waits here */
 	unsigned long long next_seq;	/* next pushed item's number */
+	unsigned long long published;	/* items below this are for workers */
+	size_t		 batch;		/* publish this many at once */
+	unsigned	 idle;		/* workers waiting in have_work */
+	int		 caller_waiting;	/* the caller is in have_done */
 	unsigned long long next_take;	/* next item for a worker */
 	unsigned long long next_emit;	/* next result to hand back */
 	int		 stop;
@@ -41,32 +50,70 @@ static void *
 worker(void *p)
 {
 	struct workq *q = p;
-	unsigned long long seq;
+	unsigned long long first, k, take;
 	struct slot *s;
-	void *item, *result;
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (q->next_take == q->next_seq && !q->stop)
+		while (q->next_take == q->published && !q->stop) {
+			q->idle++;
 			pthread_cond_wait(&q->have_work, &q->mu);
+			q->idle--;
+		}
 		if (q->stop)
 			break;
-		seq = q->next_take++;
-		s = &q->slots[seq % q->max_inflight];
-		item = s->item;
+		/* A fair share of what is there, so the others get some. */
+		take = (q->published - q->next_take) / q->nthreads;
+		if (take == 0)
+			take = 1;
+		first = q->next_take;
+		q->next_take += take;
 		pthread_mutex_unlock(&q->mu);
 
-		result = q->work(q->arg, item);
+		/* The slots are ours until marked done: the caller neither
+		 * reads nor reuses them before. */
+		for (k = first; k < first + take; k++) {
+			s = &q->slots[k % q->max_inflight];
+			s->result = q->work(q->arg, s->item);
+		}
 
 		pthread_mutex_lock(&q->mu);
-		s->result = result;
-		s->done = 1;
+		for (k = first; k < first + take; k++)
+			q->slots[k % q->max_inflight].done = 1;
 		/* The caller only ever waits for the next one in order. */
-		if (seq == q->next_emit)
+		if (q->caller_waiting && first <= q->next_emit &&
+		    q->next_emit < first + take)
 			pthread_cond_signal(&q->have_done);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
+}
+
+/* Let the workers have every pushed item.  Called with q->mu held. */
+static void
+publish(struct workq *q)
+{
+	unsigned long long n = q->next_seq - q->published;
+
+	if (n == 0)
+		return;
+	q->published = q->next_seq;
+	if (q->idle == 0)
+		return;
+	if (n > 1 && q->idle > 1)
+		pthread_cond_broadcast(&q->have_work);
+	else
+		pthread_cond_signal(&q->have_work);
+}
+
+/* Wait for the next result in order.  Called with q->mu held. */
+static void
+wait_done(struct workq *q)
+{
+	publish(q);
+	q->caller_waiting = 1;
+	pthread_cond_wait(&q->have_done, &q->mu);
+	q->caller_waiting = 0;
 }
 
 struct workq *
@@ -88,6 +135,7 @@ workq_new(unsigned nthreads, size_t max_inflight, workq_work work, void *arg)
 	if (max_inflight > SIZE_MAX / sizeof(struct slot))
 		max_inflight = SIZE_MAX / sizeof(struct slot);
 	q->max_inflight = max_inflight;
+	q->batch = max_inflight / 2 > 0 ? max_inflight / 2 : 1;
 	if ((q->slots = calloc(max_inflight, sizeof(*q->slots))) == NULL ||
 	    (q->threads = calloc(nthreads, sizeof(*q->threads))) == NULL)
 		goto fail;
@@ -102,11 +150,15 @@ workq_new(unsigned nthreads, size_t max_inflight, workq_work work, void *arg)
 		pthread_mutex_destroy(&q->mu);
 		goto fail;
 	}
-	/* With fewer threads than asked (a resource limit), run with those. */
+	/* With fewer threads than asked (a resource limit), run with those.
+	 * Workers read nthreads (for their share) as soon as they start. */
+	q->nthreads = nthreads;
 	for (i = 0; i < nthreads; i++)
 		if (pthread_create(&q->threads[i], NULL, worker, q) != 0)
 			break;
+	pthread_mutex_lock(&q->mu);
 	q->nthreads = i;
+	pthread_mutex_unlock(&q->mu);
 	if (i == 0) {
 		pthread_cond_destroy(&q->have_done);
 		pthread_cond_destroy(&q->have_work);
@@ -164,7 +216,7 @@ workq_push(struct workq *q, void *item, workq_emit emit, void *emit_arg)
 	pthread_mutex_lock(&q->mu);
 	emit_ready(q, emit, emit_arg);
 	while (q->next_seq - q->next_emit >= q->max_inflight) {
-		pthread_cond_wait(&q->have_done, &q->mu);
+		wait_done(q);
 		emit_ready(q, emit, emit_arg);
 	}
 	s = &q->slots[q->next_seq % q->max_inflight];
@@ -172,7 +224,10 @@ workq_push(struct workq *q, void *item, workq_emit emit, void *emit_arg)
 	s->result = NULL;
 	s->done = 0;
 	q->next_seq++;
-	pthread_cond_signal(&q->have_work);
+	/* Idle workers get work at once; busy ones in batches. */
+	if (q->next_seq - q->published >= q->batch ||
+	    q->idle == q->nthreads)
+		publish(q);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
@@ -187,7 +242,7 @@ workq_finish(struct workq *q, workq_emit emit, void *emit_arg)
 		emit_ready(q, emit, emit_arg);
 		if (q->next_emit == q->next_seq)
 			break;
-		pthread_cond_wait(&q->have_done, &q->mu);
+		wait_done(q);
 	}
 	pthread_mutex_unlock(&q->mu);
 }

@@ -236,6 +236,12 @@ setup(void **state)
 	    "1 3600 600 86400 300\n");
 	zone_add(f, rsa, "rsa");
 	zone_add(f, ed, "ed");
+	/* RFC 8616: the record of a U-label domain, by its A-labels */
+	char *z = dkim_key_zone_record(rsa, "b\xc3\xbc" "cher.example", "rsa");
+	if (z == NULL)
+		return -1;
+	fprintf(f, "%s\n", z);
+	free(z);
 	fclose(f);
 	return test_dns_start(NULL, zonepath);
 }
@@ -794,6 +800,60 @@ test_zone_record(void **state)
 	assert_int_equal(dkim_key_bits(NULL), 0);
 }
 
+/* RFC 8616: a U-label d= (and i= domain) is signed in A-labels, and the
+ * record is published under them. */
+static void
+test_idn_domain(void **state)
+{
+	struct dkim_signer s = signer(rsa, "rsa");
+	struct dkim_results r;
+	const char *why;
+	char *field, *u, *z;
+
+	(void)state;
+	z = dkim_key_zone_record(rsa, "b\xc3\xbc" "cher.example", "rsa");
+	assert_non_null(z);
+	assert_true(starts_with(z, "rsa._domainkey.xn--bcher-kva.example. "));
+	free(z);
+	assert_null(dkim_key_zone_record(rsa, "\xff.example", "rsa"));
+
+	s.domain = "B\xc3\xbc" "cher.example";
+	s.identity = "joe@news.b\xc3\xbc" "cher.example";
+	field = sign_ok(MSG, &s, NOW, "\r\n");
+	u = unfold(field);
+	assert_non_null(strstr(u, " d=xn--bcher-kva.example;"));
+	assert_non_null(strstr(u, " i=joe@news.xn--bcher-kva.example;"));
+	assert_null(strstr(u, "\xc3"));
+	free(u);
+	verify(field, MSG, NOW, &r);
+	assert_int_equal(r.n, 1);
+	test_outcome(&r.r[0], DKIM_PASS, DKIM_R_NONE);
+	assert_string_equal(r.r[0].domain, "xn--bcher-kva.example");
+	dkim_results_free(&r);
+	free(field);
+
+	/* the identity may be given in either form */
+	s.identity = "@xn--bcher-kva.example";
+	field = sign_ok(MSG, &s, NOW, "\r\n");
+	free(field);
+	assert_true(dkim_identity_within("@b\xc3\xbc" "cher.example",
+	    "xn--bcher-kva.example"));
+	assert_true(dkim_identity_within("@a.xn--bcher-kva.example",
+	    "B\xc3\xbc" "cher.example"));
+	assert_false(dkim_identity_within("@b\xc3\xbc" "cher.example",
+	    "bucher.example"));
+
+	/* not a valid IDNA2008 name: refused, not signed as it is */
+	s.identity = NULL;
+	s.domain = "\xe2\x98\x83\xff.example";
+	why = NULL;
+	assert_true(sign_fails(MSG, &s, &why));
+	assert_non_null(why);
+	s.domain = "b\xc3\xbc" "cher.example";
+	s.identity = "@other.\xc3\xbc.example";
+	assert_true(sign_fails(MSG, &s, &why));
+}
+
 static void
 test_dual_sign(void **state)
 {
@@ -859,6 +919,7 @@ main(void)
 		cmocka_unit_test(test_load_private_key),
 		cmocka_unit_test(test_load_private_key_others),
 		cmocka_unit_test(test_zone_record),
+		cmocka_unit_test(test_idn_domain),
 		cmocka_unit_test(test_dual_sign),
 		cmocka_unit_test(test_no_body),
 	};

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "authres.h"
 #include "dkim.h"
 #include "test_dkim.h"
 #include "dns.h"
@@ -1012,6 +1013,71 @@ test_threads(void **state)
 	free(b);
 }
 
+/* lib/dkim_report.c: Exim's variables and the resinfo from one result. */
+static void
+test_report(void **state)
+{
+	struct dkim_result r = { 0 };
+	struct authres *ar;
+	char buf[24], *f;
+	size_t k, nnum = 0;
+
+	(void)state;
+	r.status = DKIM_FAIL;
+	r.reason = DKIM_R_BODYHASH_MISMATCH;
+	r.cur_signer = "";
+	r.domain = "example.com";
+	r.identity = "@example.com";
+	r.selector = "sel";
+	r.algo = "rsa-sha256";
+	r.canon_body = r.canon_headers = "relaxed";
+	r.copiedheaders = r.headernames = r.key_notes = "";
+	r.key_srvtype = r.key_granularity = "*";
+	r.bodylength = r.created = r.expires = -1;
+	r.key_length = 2048;
+	r.b_text = "abcdefghijklmnop";
+	for (k = 0; dkim_var_names[k] != NULL; k++)
+		nnum += dkim_var_is_number(k) != 0;
+	assert_int_equal(k, DKIM_NVARS);
+	assert_int_equal(nnum, 6);
+	assert_string_equal(dkim_var_names[0], "verify_status");
+	assert_string_equal(dkim_result_var(&r, "verify_status", buf,
+	    sizeof(buf)), "fail");
+	assert_string_equal(dkim_result_var(&r, "dkim_verify_reason", NULL, 0),
+	    "bodyhash_mismatch");
+	assert_string_equal(dkim_result_var(&r, "cur_signer", NULL, 0),
+	    "example.com");
+	assert_string_equal(dkim_result_var(&r, "bodylength", buf,
+	    sizeof(buf)), "9999999999999");
+	assert_string_equal(dkim_result_var(&r, "expires", buf, sizeof(buf)),
+	    "9999999999999");
+	assert_string_equal(dkim_result_var(&r, "created", buf, sizeof(buf)),
+	    "0");
+	assert_string_equal(dkim_result_var(&r, "key_length", buf,
+	    sizeof(buf)), "2048");
+	assert_string_equal(dkim_result_var(&r, "key_length", NULL, 0), "");
+	assert_null(dkim_result_var(&r, "nosuch", buf, sizeof(buf)));
+	assert_string_equal(dkim_result_var_at(&r, DKIM_NVARS, buf,
+	    sizeof(buf)), "");
+
+	assert_non_null(ar = authres_new("mx.example.net"));
+	assert_int_equal(dkim_authres_add(ar, &r), 0);
+	r.status = DKIM_PASS;
+	r.reason = DKIM_R_NONE;
+	assert_int_equal(dkim_authres_add(ar, &r), 0);
+	assert_non_null(f = authres_format(ar, "\n"));
+	assert_string_equal(f, "Authentication-Results: mx.example.net;\n"
+	    "\tdkim=fail reason=\"bodyhash_mismatch\" header.d=example.com "
+	    "header.s=sel\n"
+	    "\theader.i=@example.com header.a=rsa-sha256 header.b=abcdefgh;\n"
+	    "\tdkim=pass header.d=example.com header.s=sel header.i=@example.com\n"
+	    "\theader.a=rsa-sha256 header.b=abcdefgh\n");
+	free(f);
+	authres_free(ar);
+
+	assert_false(dkim_key_weak(NULL));
+}
+
 int
 main(void)
 {
@@ -1033,6 +1099,7 @@ main(void)
 		cmocka_unit_test(test_signers),
 		cmocka_unit_test(test_rfc8463),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_report),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
