@@ -83,16 +83,4 @@ expect_status() {
 }
 
 # A free TCP/UDP port on loopback (both protocols checked).
-free_port() {
-	/usr/bin/python3 - <<'PY'
-import socket
-for _ in range(50):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        s.close(); continue
-    u.close(); s.close(); print(p); break
-PY
-}
+. "$TEST_SRC/rig/port.sh"

@@ -42,19 +42,7 @@ _at_exit=""
 at_exit() { _at_exit="$*; $_at_exit"; }
 trap 'eval "$_at_exit" >/dev/null 2>&1; rm -rf "$TEST_DIR"' EXIT
 trap 'exit 130' INT TERM
-free_port() {
-	$PY - <<'PY'
-import socket
-for _ in range(50):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        s.close(); continue
-    u.close(); s.close(); print(p); break
-PY
-}
+. "$TOP/t/rig/port.sh"
 . "$TOP/t/rig/dns.sh"
 
 now() { date +%s.%N; }
