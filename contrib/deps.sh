@@ -3,11 +3,13 @@
 # only those missing.  When not root, print the exact apt-get line and stop.
 set -eu
 
-build="gcc make pkg-config libssl-dev libldns-dev libidn2-dev"
+build="gcc make pkg-config libssl-dev libldns-dev libidn2-dev libspf2-dev
+       libopendmarc-dev publicsuffix"
 demo="$build"
 check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        python3 python3-dkim python3-dnspython python3-yaml
-       opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2"
+       opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2
+       spfquery python3-spf python3-authres libxml2-utils"
 bench="$check"
 
 case "${1:-check}" in

@@ -35,6 +35,32 @@ char *authres_format(const struct authres *ar, const char *eol);
  * CFWS allowed) names authserv_id (case-insensitive), else 0. */
 int authres_claims(const char *value, size_t len, const char *authserv_id);
 
+/* ---- parsing (RFC 8601 section 2.2 grammar, CFWS and comments allowed,
+ * RFC 2045 quoted-string values, version after the authserv-id) ---- */
+struct authres_prop {
+	char *ptype;		/* "smtp", "header", "body", "policy" */
+	char *property;		/* "mailfrom", "d", "from" */
+	char *value;		/* unquoted */
+};
+struct authres_result {
+	char *method;		/* lower case: "spf", "dkim", "dmarc" */
+	char *result;		/* lower case: "pass" */
+	char *reason;		/* unquoted, NULL when absent */
+	struct authres_prop *props;
+	size_t nprops;
+};
+struct authres_parsed {
+	char *authserv_id;
+	struct authres_result *r;	/* none for "id; none" */
+	size_t n;
+};
+/* Parse one field's value (everything after "Authentication-Results:").
+ * 0 with *out filled (free with authres_parsed_free); -1 with *why set to
+ * a static one-line reason when it does not follow the grammar. */
+int authres_parse(const char *value, size_t len, struct authres_parsed *out,
+    const char **why);
+void authres_parsed_free(struct authres_parsed *p);
+
 /* The default authserv-id: the host name; static storage. */
 const char *authres_default_id(void);
 
