@@ -546,3 +546,493 @@ authres_claims(const char *value, size_t len, const char *authserv_id)
 	return (size_t)(s.p - tok) == idlen &&
 	    same_ci(tok, authserv_id, idlen);
 }
+
+/*
+ * Parsing a whole field (RFC 8601 section 2.2).  The value is hostile
+ * input: every step is bounded by its length, nesting and counts are
+ * limited, and anything off the grammar is refused with a reason.
+ */
+
+#define AR_PARSE_MAX_LEN	65536	/* a field longer than this is abuse */
+#define AR_MAX_NEST		32	/* comment nesting */
+
+struct parser {
+	const unsigned char	*p;
+	const unsigned char	*end;
+	const char		*why;
+};
+
+static int
+perr(struct parser *ps, const char *why)
+{
+	if (ps->why == NULL)
+		ps->why = why;
+	return -1;
+}
+
+/* A comment: nested, with quoted-pairs; unterminated or too deep is an
+ * error here (authres_claims is laxer: it only looks for an id). */
+static int
+parse_comment(struct parser *ps)
+{
+	size_t depth = 0;
+	unsigned char c;
+
+	while (ps->p < ps->end) {
+		c = *ps->p++;
+		if (c == '(') {
+			if (++depth > AR_MAX_NEST)
+				return perr(ps, "comments nested too deep");
+		} else if (c == ')') {
+			if (--depth == 0)
+				return 0;
+		} else if (c == '\\') {
+			if (ps->p >= ps->end)
+				break;
+			ps->p++;
+		} else if (c == '\0') {
+			return perr(ps, "NUL byte in a comment");
+		}
+	}
+	return perr(ps, "unterminated comment");
+}
+
+static int
+parse_cfws(struct parser *ps)
+{
+	while (ps->p < ps->end) {
+		if (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r' ||
+		    *ps->p == '\n')
+			ps->p++;
+		else if (*ps->p == '(') {
+			if (parse_comment(ps) == -1)
+				return -1;
+		} else
+			break;
+	}
+	return 0;
+}
+
+static int
+at(const struct parser *ps, unsigned char c)
+{
+	return ps->p < ps->end && *ps->p == c;
+}
+
+static int
+is_kw_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* RFC 5321 Keyword (a little wider: '_' too), lower-cased, malloc'd. */
+static char *
+parse_keyword(struct parser *ps, const char *what)
+{
+	const unsigned char *s = ps->p;
+	size_t n, i;
+	char *k;
+
+	while (ps->p < ps->end && is_kw_char(*ps->p))
+		ps->p++;
+	n = (size_t)(ps->p - s);
+	if (n == 0) {
+		perr(ps, what);
+		return NULL;
+	}
+	if (n > AR_MAX_KEYWORD) {
+		perr(ps, "keyword too long");
+		return NULL;
+	}
+	if ((k = malloc(n + 1)) == NULL) {
+		perr(ps, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		k[i] = (char)lc(s[i]);
+	k[n] = '\0';
+	return k;
+}
+
+/* A quoted-string at '"', unquoted and unfolded, malloc'd. */
+static char *
+parse_quoted(struct parser *ps)
+{
+	const unsigned char *s;
+	size_t n = 0;
+	unsigned char c;
+	char *q;
+
+	s = ++ps->p;
+	/* first pass: find the end and the unquoted length */
+	while (ps->p < ps->end && *ps->p != '"') {
+		c = *ps->p++;
+		if (c == '\0') {
+			perr(ps, "NUL byte in a quoted-string");
+			return NULL;
+		}
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '\\') {
+			if (ps->p >= ps->end)
+				break;
+			if (*ps->p == '\0' || *ps->p == '\r' ||
+			    *ps->p == '\n') {
+				/* RFC 5322 quoted-pair: VCHAR or WSP only;
+				 * a line break in a value would let it
+				 * inject header lines wherever it is copied */
+				perr(ps, "NUL, CR or LF quoted in a "
+				    "quoted-string");
+				return NULL;
+			}
+			ps->p++;
+		}
+		n++;
+	}
+	if (ps->p >= ps->end) {
+		perr(ps, "unterminated quoted-string");
+		return NULL;
+	}
+	if (n > AR_MAX_VALUE) {
+		perr(ps, "value too long");
+		return NULL;
+	}
+	if ((q = malloc(n + 1)) == NULL) {
+		perr(ps, "out of memory");
+		return NULL;
+	}
+	n = 0;
+	while (s < ps->p) {
+		c = *s++;
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '\\')
+			c = *s++;
+		q[n++] = (char)c;
+	}
+	q[n] = '\0';
+	ps->p++;	/* the closing quote */
+	return q;
+}
+
+/* What a bare value may hold: RFC 2045 token characters, RFC 5322 atext
+ * (base64 signatures in header.b), '.', '@', and UTF-8 (RFC 6532). */
+static int
+is_bare_char(unsigned char c)
+{
+	return is_token_char(c) || is_atext(c) || c == '.' || c == '@' ||
+	    c >= 0x80;
+}
+
+/* A token, dot-atom, or [local-part]@domain, checked for what it is. */
+static int
+bare_ok(const unsigned char *s, size_t n)
+{
+	size_t i, ats = 0;
+
+	if (is_token((const char *)s, n))
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '@')
+			ats++;
+		else if (!is_atext(s[i]) && s[i] != '.' && s[i] < 0x80)
+			return 0;
+	}
+	return ats <= 1 && s[n - 1] != '@' && s[n - 1] != '.';
+}
+
+/* value (token / quoted-string), or an addr-spec, malloc'd.  A quoted
+ * local-part keeps its quotes ("a b"@example.com). */
+static char *
+parse_value(struct parser *ps, int addr_ok)
+{
+	const unsigned char *s;
+	char *v, *q;
+	size_t n, qn;
+
+	if (at(ps, '"')) {
+		s = ps->p;
+		if ((q = parse_quoted(ps)) == NULL)
+			return NULL;
+		if (!addr_ok || !at(ps, '@'))
+			return q;
+		free(q);
+		qn = (size_t)(ps->p - s);
+		ps->p++;
+		while (ps->p < ps->end && is_bare_char(*ps->p) &&
+		    *ps->p != '@')
+			ps->p++;
+		n = (size_t)(ps->p - s);
+		if (n == qn + 1 || n > AR_MAX_VALUE ||
+		    !bare_ok(s + qn + 1, n - qn - 1) ||
+		    memchr(s, '\r', qn) != NULL ||
+		    memchr(s, '\n', qn) != NULL) {
+			perr(ps, "malformed address value");
+			return NULL;
+		}
+	} else {
+		s = ps->p;
+		while (ps->p < ps->end && (addr_ok ? is_bare_char(*ps->p) :
+		    is_token_char(*ps->p) || *ps->p >= 0x80))
+			ps->p++;
+		n = (size_t)(ps->p - s);
+		if (n == 0) {
+			perr(ps, "value expected");
+			return NULL;
+		}
+		if (n > AR_MAX_VALUE) {
+			perr(ps, "value too long");
+			return NULL;
+		}
+		if (addr_ok && !bare_ok(s, n)) {
+			perr(ps, "malformed value");
+			return NULL;
+		}
+	}
+	if ((v = malloc(n + 1)) == NULL) {
+		perr(ps, "out of memory");
+		return NULL;
+	}
+	memcpy(v, s, n);
+	v[n] = '\0';
+	return v;
+}
+
+static int
+skip_digits(struct parser *ps)
+{
+	const unsigned char *s = ps->p;
+
+	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+		ps->p++;
+	return ps->p - s > 0 && ps->p - s <= 9;
+}
+
+static void
+result_clear(struct authres_result *r)
+{
+	size_t i;
+
+	free(r->method);
+	free(r->result);
+	free(r->reason);
+	for (i = 0; i < r->nprops; i++) {
+		free(r->props[i].ptype);
+		free(r->props[i].property);
+		free(r->props[i].value);
+	}
+	free(r->props);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+authres_parsed_free(struct authres_parsed *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		result_clear(&p->r[i]);
+	free(p->r);
+	free(p->authserv_id);
+	memset(p, 0, sizeof(*p));
+}
+
+/* propspec = ptype [CFWS] "." [CFWS] property [CFWS] "=" pvalue */
+static int
+parse_prop(struct parser *ps, struct authres_result *r)
+{
+	struct authres_prop *pp, prop = { 0 };
+
+	if (r->nprops >= AR_MAX_PROPS)
+		return perr(ps, "too many properties");
+	if ((prop.ptype = parse_keyword(ps, "property type expected")) ==
+	    NULL)
+		goto fail;
+	if (parse_cfws(ps) == -1)
+		goto fail;
+	if (!at(ps, '.')) {
+		perr(ps, "'.' expected after the property type");
+		goto fail;
+	}
+	ps->p++;
+	if (parse_cfws(ps) == -1 ||
+	    (prop.property = parse_keyword(ps, "property name expected")) ==
+	    NULL || parse_cfws(ps) == -1)
+		goto fail;
+	if (!at(ps, '=')) {
+		perr(ps, "'=' expected after the property");
+		goto fail;
+	}
+	ps->p++;
+	if (parse_cfws(ps) == -1 ||
+	    (prop.value = parse_value(ps, 1)) == NULL)
+		goto fail;
+	if ((pp = realloc(r->props, (r->nprops + 1) * sizeof(*pp))) == NULL) {
+		perr(ps, "out of memory");
+		goto fail;
+	}
+	r->props = pp;
+	r->props[r->nprops++] = prop;
+	return 0;
+fail:
+	free(prop.ptype);
+	free(prop.property);
+	free(prop.value);
+	return -1;
+}
+
+/* After ";": methodspec [reasonspec] *propspec, up to the next ";". */
+static int
+parse_resinfo(struct parser *ps, struct authres_result *r)
+{
+	const unsigned char *mark;
+	char *kw;
+
+	if ((r->method = parse_keyword(ps, "method expected")) == NULL ||
+	    parse_cfws(ps) == -1)
+		return -1;
+	if (at(ps, '/')) {	/* method-version */
+		ps->p++;
+		if (parse_cfws(ps) == -1)
+			return -1;
+		if (!skip_digits(ps))
+			return perr(ps, "method version expected");
+		if (parse_cfws(ps) == -1)
+			return -1;
+	}
+	if (!at(ps, '='))
+		return perr(ps, "'=' expected after the method");
+	ps->p++;
+	if (parse_cfws(ps) == -1 ||
+	    (r->result = parse_keyword(ps, "result expected")) == NULL)
+		return -1;
+	for (;;) {
+		mark = ps->p;
+		if (parse_cfws(ps) == -1)
+			return -1;
+		if (ps->p >= ps->end || *ps->p == ';')
+			return 0;
+		if (ps->p == mark)
+			return perr(ps, "garbage after a result");
+		/* "reason" = value, or ptype.property=value */
+		mark = ps->p;
+		if ((kw = parse_keyword(ps, "property expected")) == NULL)
+			return -1;
+		if (parse_cfws(ps) == -1) {
+			free(kw);
+			return -1;
+		}
+		if (strcmp(kw, "reason") == 0 && at(ps, '=')) {
+			free(kw);
+			if (r->reason != NULL || r->nprops > 0)
+				return perr(ps, "misplaced reason");
+			ps->p++;
+			if (parse_cfws(ps) == -1 ||
+			    (r->reason = parse_value(ps, 0)) == NULL)
+				return -1;
+			continue;
+		}
+		free(kw);
+		ps->p = mark;
+		if (parse_prop(ps, r) == -1)
+			return -1;
+	}
+}
+
+static int
+parse_payload(struct parser *ps, struct authres_parsed *out)
+{
+	struct authres_result *nr;
+	const unsigned char *mark;
+	int first = 1;
+
+	if (parse_cfws(ps) == -1)
+		return -1;
+	if (ps->p >= ps->end)
+		return perr(ps, "empty field");
+	if ((out->authserv_id = parse_value(ps, 0)) == NULL)
+		return -1;
+	if (out->authserv_id[0] == '\0')
+		return perr(ps, "empty authserv-id");
+	mark = ps->p;
+	if (parse_cfws(ps) == -1)
+		return -1;
+	if (ps->p > mark && ps->p < ps->end && *ps->p >= '0' &&
+	    *ps->p <= '9') {	/* authres-version */
+		if (!skip_digits(ps))
+			return perr(ps, "bad version");
+		if (parse_cfws(ps) == -1)
+			return -1;
+	}
+	for (;;) {
+		if (ps->p >= ps->end)
+			return first ? perr(ps, "';' expected after the "
+			    "authserv-id") : 0;
+		if (*ps->p != ';')
+			return perr(ps, "';' expected");
+		ps->p++;
+		if (parse_cfws(ps) == -1)
+			return -1;
+		if (first && ps->end - ps->p >= 4 &&
+		    same_ci(ps->p, "none", 4) &&
+		    (ps->end - ps->p == 4 || !is_kw_char(ps->p[4]))) {
+			mark = ps->p;
+			ps->p += 4;
+			if (parse_cfws(ps) == -1)
+				return -1;
+			if (ps->p >= ps->end)
+				return 0;	/* no-result */
+			if (*ps->p != '=')
+				return perr(ps, "garbage after none");
+			ps->p = mark;
+		}
+		first = 0;
+		if (out->n >= AR_MAX_RES)
+			return perr(ps, "too many results");
+		if ((nr = realloc(out->r, (out->n + 1) * sizeof(*nr))) ==
+		    NULL)
+			return perr(ps, "out of memory");
+		out->r = nr;
+		memset(&out->r[out->n], 0, sizeof(*nr));
+		out->n++;
+		if (parse_resinfo(ps, &out->r[out->n - 1]) == -1)
+			return -1;
+	}
+}
+
+int
+authres_parse(const char *value, size_t len, struct authres_parsed *out,
+    const char **why)
+{
+	struct parser ps;
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (out == NULL) {
+		*why = "no output";
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	if (value == NULL) {
+		*why = "empty field";
+		return -1;
+	}
+	if (len > AR_PARSE_MAX_LEN) {
+		*why = "field too long";
+		return -1;
+	}
+	ps.p = (const unsigned char *)value;
+	ps.end = ps.p + len;
+	ps.why = NULL;
+	if (parse_payload(&ps, out) == -1) {
+		*why = ps.why ? ps.why : "malformed field";
+		authres_parsed_free(out);
+		return -1;
+	}
+	return 0;
+}

@@ -83,8 +83,13 @@ int dmarc_auth_add_dkim(struct dmarc_auth *a, const char *domain,
 void dmarc_auth_clear(struct dmarc_auth *a);
 /* The spf and dkim results of every Authentication-Results field of m
  * whose authserv-id is trusted_id (case-insensitive); fields naming any
- * other id are ignored, never believed (CVE-2019-20790).  0 (a may still
- * be empty), or -1 with *why set (malformed field: the one-line reason). */
+ * other id are ignored, never believed (CVE-2019-20790), and never parsed
+ * (a malformed untrusted field is no error).  spf: the first result with
+ * smtp.mailfrom (its domain part), else the first with smtp.helo
+ * (SPF_SCOPE_HELO); dkim: each result with header.d (or header.i's
+ * domain), header.s, in field order.  Unknown result words are skipped.
+ * 0 (a may still be empty), or -1 with *why set (malformed trusted field:
+ * the one-line reason). */
 int dmarc_auth_from_authres(struct dmarc_auth *a, const struct msg *m,
     const char *trusted_id, const char **why);
 
@@ -92,7 +97,8 @@ int dmarc_auth_from_authres(struct dmarc_auth *a, const struct msg *m,
  * DMARC_FROM_OK; DMARC_FROM_NONE when there is no From field or no
  * address in it; DMARC_FROM_MANY for several From fields or several
  * addresses (both nofrom, RFC 7489 6.6.1); DMARC_FROM_BAD for a domain
- * that is not a domain (*why says why). */
+ * that is not a domain, a domain literal or a field that does not parse.
+ * *why (static) is set for every result but DMARC_FROM_OK. */
 enum dmarc_from { DMARC_FROM_OK, DMARC_FROM_NONE, DMARC_FROM_MANY,
 	DMARC_FROM_BAD };
 enum dmarc_from dmarc_from_domain(const struct msg *m, char **domain,
@@ -101,11 +107,18 @@ enum dmarc_from dmarc_from_domain(const struct msg *m, char **domain,
 struct dmarc_verdict {
 	enum dmarc_status status;
 	const char *result;	/* the AR word: pass fail none temperror
-				   permerror (static) */
-	char *status_text;	/* dmarc_status_text */
+				   permerror (nofrom) (static) */
+	char *status_text;	/* dmarc_status_text: Exim's words ("Accept",
+				   "None, Accept", "Reject", "Quarantine",
+				   "No DMARC record", "No From: domain
+				   found", "Temporary DMARC error"), then
+				   ": why" and " (t=y / pct detail)" */
 	char *from_domain;	/* header.from */
-	char *used_domain;	/* dmarc_used_domain: where the record was */
-	char *org_domain;	/* organizational domain of from_domain */
+	char *used_domain;	/* dmarc_used_domain: where the record was;
+				   the From domain when there is none; ""
+				   for nofrom */
+	char *org_domain;	/* organizational domain of from_domain (PSL
+				   or tree walk); "" when unknown */
 	const char *domain_policy;	/* dmarc_domain_policy: "none",
 				   "quarantine", "reject"; "" on any error
 				   or without a record (static) */
@@ -115,7 +128,8 @@ struct dmarc_verdict {
 	int spf_aligned, dkim_aligned;
 	char *dkim_aligned_domain;	/* the d= that aligned, or NULL */
 	char adkim, aspf;	/* 'r' or 's' */
-	int pct;		/* 100 when absent */
+	int pct;		/* 100 when absent; RFC 9989 mode reports it
+				   but samples nothing (pct is historic) */
 	int sampled_out;	/* pct sampling lowered the disposition */
 	int testing;		/* t=y (RFC 9989) */
 	int psd;		/* psd=: 'y', 'n' or 'u' (absent) */
@@ -126,17 +140,26 @@ struct dmarc_verdict {
 	char *ar_header;	/* dmarc_ar_header: the whole field
 				   "Authentication-Results: id; dkim=...;
 				   spf=...; dmarc=..." unfolded, no eol */
-	unsigned dns_queries;	/* DMARC record queries sent */
+	unsigned dns_queries;	/* _dmarc TXT queries asked of lib/dns, each
+				   name once per message (the CNAME check
+				   and np='s existence query not counted) */
 };
 
 /* Evaluate.  from_domain NULL: nofrom.  0 with *v filled (the DNS
- * failures are in v->status, temperror); -1 only short of memory. */
+ * failures are in v->status, temperror); -1 only short of memory.  Every
+ * char * of *v is a string ("" when unknown) except record,
+ * dkim_aligned_domain, rua and ruf, which may be NULL.  SPF counts only
+ * under SPF_SCOPE_MFROM: RFC 7489 4.1 and RFC 9989 4.4.2 align the MAIL
+ * FROM identity alone. */
 int dmarc_eval(const char *from_domain, const struct dmarc_auth *a,
     struct dmarc_verdict *v);
 void dmarc_verdict_free(struct dmarc_verdict *v);
 
-/* The record's tags checked the way dmarc_eval takes them (for tests and
- * the fuzzer): 0, or -1 with *why set. */
+/* The record's tags checked the way dmarc_eval takes them in the mode
+ * dmarc_init set (RFC 9989 before it; for tests and the fuzzer): 0 when
+ * dmarc_eval would apply it, -1 with *why set when it would not (not
+ * v=DMARC1 first, no usable p= and no usable rua=, ...).  Invalid
+ * optional tags are dropped for their defaults, so they pass. */
 int dmarc_record_check(const char *txt, size_t len, const char **why);
 
 #endif

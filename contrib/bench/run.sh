@@ -7,6 +7,10 @@
 #   BENCH_BIG_MB=1000  size of that archive in MB
 #   BENCH_PERPROC=200  messages for the one-process-per-message comparison
 #   BENCH_PEERS="dkimpy maildkim mailauth"  peers of the verify run
+#   BENCH_SPF=1        the SPF part when bin/spfcheck exists (0: skip):
+#                      contrib/bench/spf-bench.sh, BENCH_SPF_N=10000 queries
+#                      over BENCH_SPF_DOMAINS=200 domains, spfcheck --batch
+#                      vs pyspf vs libspf2's spfquery -file
 #
 # Everything is cached or written under bench-out/: the generated archive
 # (contrib/bench/genmbox.py, deterministic), the RSA-2048 key, the signed
@@ -274,3 +278,10 @@ if pp:
             base = ms
         print("  %-18s %8.2f ms/msg  %d/%d ok  %6.2fx" % (name, ms, ok, m, ms / base))
 PY
+
+# ---- SPF: spfcheck --batch vs pyspf vs spfquery (contrib/bench/spf-bench.sh) ----
+if [ "${BENCH_SPF:-1}" = 1 ] && [ -x "$MXKIT_BIN/spfcheck" ]; then
+	say "SPF: contrib/bench/spf-bench.sh (bench-out/spf/)"
+	echo | tee -a "$OUT/results.txt"
+	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/spf-bench.sh" | tee -a "$OUT/results.txt"
+fi

@@ -1,6 +1,7 @@
-/* libFuzzer target: authres_claims on arbitrary bytes, and the invariants
- * of authres_format on arbitrary ids and values (no header injection,
- * and a formatted field claims its own id). */
+/* libFuzzer target: authres_claims and authres_parse on arbitrary bytes,
+ * and the invariants of authres_format on arbitrary ids and values (no
+ * header injection, a formatted field claims its own id, and it parses
+ * back to what went in). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,66 @@ check_lines(const char *f)
 	}
 }
 
+/* Whatever authres_parse accepts is well-formed: keywords lower case
+ * and non-empty, no CR/LF/NUL in what a caller might copy into a header,
+ * counts within bounds; and it claims its own id. */
+static void
+parse_invariants(const char *v, size_t n)
+{
+	struct authres_parsed p;
+	const char *why = NULL, *s;
+	size_t i, j;
+
+	if (authres_parse(v, n, &p, &why) == -1) {
+		if (why == NULL || strchr(why, '\n') != NULL)
+			abort();
+		return;
+	}
+	if (p.authserv_id == NULL || *p.authserv_id == '\0' || p.n > 256)
+		abort();
+	for (i = 0; i < p.n; i++) {
+		if (*p.r[i].method == '\0' || *p.r[i].result == '\0' ||
+		    p.r[i].nprops > 32)
+			abort();
+		for (s = p.r[i].method; *s; s++)
+			if (*s >= 'A' && *s <= 'Z')
+				abort();
+		for (j = 0; j < p.r[i].nprops; j++)
+			if (strpbrk(p.r[i].props[j].value, "\r\n") != NULL ||
+			    *p.r[i].props[j].ptype == '\0')
+				abort();
+	}
+	authres_parsed_free(&p);
+}
+
+/* A field built by authres_format parses back to the same values. */
+static void
+parse_back(const char *f, const char *value)
+{
+	struct authres_parsed p;
+	const char *why, *c;
+	size_t n = strlen(f);
+	int printable_value = 1;
+
+	if (n > 65536)
+		return;		/* over authres_parse's bound */
+	for (c = value; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7F)
+			printable_value = 0;
+	if (authres_parse(f + strlen(PREFIX), n - strlen(PREFIX) - 2, &p,
+	    &why) == -1)
+		abort();
+	if (p.n != 2 || strcmp(p.r[0].method, "dkim") != 0 ||
+	    p.r[0].nprops != 2 || p.r[1].nprops != 1)
+		abort();
+	/* values over the bound are cut, and controls become '?' */
+	if (printable_value && strlen(value) <= 4096 &&
+	    (strcmp(p.r[0].reason, value) != 0 ||
+	    strcmp(p.r[0].props[0].value, value) != 0))
+		abort();
+	authres_parsed_free(&p);
+}
+
 static void
 format_roundtrip(const uint8_t *data, size_t size)
 {
@@ -67,6 +128,7 @@ format_roundtrip(const uint8_t *data, size_t size)
 		authres_prop(ar, "smtp", "mailfrom", value);
 		if ((f = authres_format(ar, "\r\n")) != NULL) {
 			check_lines(f);
+			parse_back(f, value);
 			if (*id != '\0' && printable(id) &&
 			    !authres_claims(f + strlen(PREFIX),
 			    strlen(f) - strlen(PREFIX), id))
@@ -90,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	(void)authres_claims((const char *)copy, size, "mx.example.org");
 	(void)authres_claims((const char *)copy, size, "\"");
+	parse_invariants((const char *)copy, size);
 	free(copy);
 	format_roundtrip(data, size);
 	return 0;

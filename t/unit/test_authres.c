@@ -314,6 +314,348 @@ test_claims_garbage(void **state)
 	}
 }
 
+/* ---- authres_parse ---- */
+
+#define PARSE(s, out, why) authres_parse(s, sizeof(s) - 1, out, why)
+
+static const struct authres_prop *
+prop_of(const struct authres_result *r, const char *ptype,
+    const char *property)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprops; i++)
+		if (strcmp(r->props[i].ptype, ptype) == 0 &&
+		    strcmp(r->props[i].property, property) == 0)
+			return &r->props[i];
+	return NULL;
+}
+
+static void
+assert_prop(const struct authres_result *r, const char *ptype,
+    const char *property, const char *value)
+{
+	const struct authres_prop *p = prop_of(r, ptype, property);
+
+	if (p == NULL)
+		fail_msg("no %s.%s", ptype, property);
+	assert_string_equal(p->value, value);
+}
+
+/* RFC 8601 appendix B, section by section. */
+static void
+test_parse_rfc8601_examples(void **state)
+{
+	struct authres_parsed p;
+	const char *why;
+
+	(void)state;
+	/* B.2 */
+	assert_int_equal(PARSE("example.org 1; none", &p, &why), 0);
+	assert_string_equal(p.authserv_id, "example.org");
+	assert_int_equal(p.n, 0);
+	authres_parsed_free(&p);
+
+	/* B.3 */
+	assert_int_equal(PARSE(" example.com;\r\n"
+	    "                  spf=pass smtp.mailfrom=example.net", &p, &why), 0);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.r[0].method, "spf");
+	assert_string_equal(p.r[0].result, "pass");
+	assert_null(p.r[0].reason);
+	assert_prop(&p.r[0], "smtp", "mailfrom", "example.net");
+	authres_parsed_free(&p);
+
+	/* B.4 */
+	assert_int_equal(PARSE(" example.com;\r\n"
+	    "                  auth=pass (cram-md5) smtp.auth=sender@example.net;"
+	    "\r\n                  spf=pass smtp.mailfrom=example.net",
+	    &p, &why), 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.r[0].method, "auth");
+	assert_prop(&p.r[0], "smtp", "auth", "sender@example.net");
+	assert_string_equal(p.r[1].method, "spf");
+	authres_parsed_free(&p);
+	assert_int_equal(PARSE(" example.com;\r\n"
+	    "                  iprev=pass\r\n"
+	    "                  policy.iprev=192.0.2.200", &p, &why), 0);
+	assert_prop(&p.r[0], "policy", "iprev", "192.0.2.200");
+	authres_parsed_free(&p);
+
+	/* B.5 */
+	assert_int_equal(PARSE(" example.com;\r\n"
+	    "              dkim=pass (good signature) header.d=mail-router.example.net;"
+	    "\r\n              dkim=fail (bad signature) header.d=newyork.example.com",
+	    &p, &why), 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.r[1].result, "fail");
+	assert_prop(&p.r[1], "header", "d", "newyork.example.com");
+	authres_parsed_free(&p);
+
+	/* B.6 */
+	assert_int_equal(PARSE(" example.com;\r\n"
+	    "          dkim=pass reason=\"good signature\"\r\n"
+	    "            header.i=@mail-router.example.net;\r\n"
+	    "          dkim=fail reason=\"bad signature\"\r\n"
+	    "            header.i=@newyork.example.com", &p, &why), 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.r[0].reason, "good signature");
+	assert_prop(&p.r[0], "header", "i", "@mail-router.example.net");
+	assert_string_equal(p.r[1].reason, "bad signature");
+	authres_parsed_free(&p);
+	assert_int_equal(PARSE(" example.net;\r\n"
+	    "          dkim=pass (good signature) header.i=@newyork.example.com",
+	    &p, &why), 0);
+	authres_parsed_free(&p);
+
+	/* B.7 */
+	assert_int_equal(PARSE(" mail-router.example.net;\r\n"
+	    "            dkim=pass (good signature) header.d=example.com\r\n"
+	    "            header.b=dzdVyOfA", &p, &why), 0);
+	assert_prop(&p.r[0], "header", "b", "dzdVyOfA");
+	authres_parsed_free(&p);
+
+	/* section 2.2's example: comments everywhere, versions */
+	assert_int_equal(PARSE(" foo.example.net (foobar) 1 (baz);\r\n"
+	    "    dkim (Because I like it) / 1 (One yay) = (wait for it) fail\r\n"
+	    "      policy (A dot can go here) . (like that) expired\r\n"
+	    "      (this surprised me) = (as I wasn't expecting it) 1362471462",
+	    &p, &why), 0);
+	assert_string_equal(p.authserv_id, "foo.example.net");
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.r[0].method, "dkim");
+	assert_string_equal(p.r[0].result, "fail");
+	assert_prop(&p.r[0], "policy", "expired", "1362471462");
+	authres_parsed_free(&p);
+}
+
+static void
+test_parse_forms(void **state)
+{
+	struct authres_parsed p;
+	const char *why;
+	char *f;
+	struct authres *ar;
+
+	(void)state;
+	/* keywords lower-cased; id kept; quoted id unquoted */
+	assert_int_equal(PARSE("\"mx \\\"x\\\"\"; DKIM=Pass Header.D=Example.COM",
+	    &p, &why), 0);
+	assert_string_equal(p.authserv_id, "mx \"x\"");
+	assert_string_equal(p.r[0].method, "dkim");
+	assert_string_equal(p.r[0].result, "pass");
+	assert_prop(&p.r[0], "header", "d", "Example.COM");
+	authres_parsed_free(&p);
+
+	/* quoted values, folded; addr-spec with a quoted local part */
+	assert_int_equal(PARSE("mx; spf=pass smtp.mailfrom=\"a b\"@example.com "
+	    "smtp.helo=\"x\r\n y\"", &p, &why), 0);
+	assert_prop(&p.r[0], "smtp", "mailfrom", "\"a b\"@example.com");
+	assert_prop(&p.r[0], "smtp", "helo", "x y");
+	authres_parsed_free(&p);
+
+	/* base64 header.b, ';' right after values, no spaces */
+	assert_int_equal(PARSE("mx;dkim=pass header.b=ab+/cd==;spf=none;"
+	    "dmarc=fail policy.dmarc=reject header.from=example.com",
+	    &p, &why), 0);
+	assert_int_equal(p.n, 3);
+	assert_prop(&p.r[0], "header", "b", "ab+/cd==");
+	assert_string_equal(p.r[1].method, "spf");
+	assert_int_equal(p.r[1].nprops, 0);
+	assert_prop(&p.r[2], "policy", "dmarc", "reject");
+	authres_parsed_free(&p);
+
+	/* what authres_format writes parses back */
+	ar = authres_new("mx.example.org");
+	authres_add(ar, "dkim", "fail", "a \"quoted\" reason");
+	authres_prop(ar, "header", "d", "example.com");
+	authres_prop(ar, "header", "i", "two words@example.com");
+	authres_add(ar, "spf", "pass", NULL);
+	authres_prop(ar, "smtp", "mailfrom", "user@example.com");
+	f = authres_format(ar, "\r\n");
+	assert_int_equal(authres_parse(f + 23, strlen(f) - 25, &p, &why), 0);
+	assert_string_equal(p.authserv_id, "mx.example.org");
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.r[0].reason, "a \"quoted\" reason");
+	assert_prop(&p.r[0], "header", "i", "two words@example.com");
+	assert_prop(&p.r[1], "smtp", "mailfrom", "user@example.com");
+	authres_parsed_free(&p);
+	free(f);
+	authres_free(ar);
+
+	/* UTF-8 (RFC 6532) in an id and a value */
+	assert_int_equal(PARSE("m\xc3\xa9x; dkim=pass header.d=caf\xc3\xa9.example",
+	    &p, &why), 0);
+	assert_prop(&p.r[0], "header", "d", "caf\xc3\xa9.example");
+	authres_parsed_free(&p);
+
+	/* "none" as a method result is not the no-result form */
+	assert_int_equal(PARSE("mx; none=pass", &p, &why), 0);
+	assert_string_equal(p.r[0].method, "none");
+	authres_parsed_free(&p);
+	/* trailing CFWS */
+	assert_int_equal(PARSE("mx; none (c) \r\n", &p, &why), 0);
+	assert_int_equal(p.n, 0);
+	authres_parsed_free(&p);
+}
+
+static void
+check_bad(const char *s, size_t n, const char *want)
+{
+	struct authres_parsed p;
+	const char *why = NULL;
+
+	if (authres_parse(s, n, &p, &why) != -1)
+		fail_msg("accepted: %.*s", (int)n, s);
+	assert_non_null(why);
+	assert_null(strchr(why, '\n'));
+	if (want != NULL && strstr(why, want) == NULL)
+		fail_msg("\"%.*s\": %s", (int)n, s, why);
+	assert_null(p.authserv_id);
+	assert_null(p.r);
+	assert_int_equal(p.n, 0);
+}
+
+#define BAD(s, w) check_bad(s, sizeof(s) - 1, w)
+
+static void
+test_parse_hostile(void **state)
+{
+	char *big;
+	size_t i, n;
+
+	(void)state;
+	BAD("", "empty");
+	BAD("   ", "empty");
+	BAD("mx.example.org", "';'");
+	BAD("mx;", "method");
+	BAD("mx; ", "method");
+	BAD("mx; dkim", "'='");
+	BAD("mx; dkim=", "result");
+	BAD("mx; dkim=pass;", "method");
+	BAD("mx; dkim=pass header", "'.'");
+	BAD("mx; dkim=pass header.d", "'='");
+	BAD("mx; dkim=pass header.d=", "value");
+	BAD("mx; dkim=pass header.d=a@b@c", "malformed");
+	BAD("mx; dkim=pass header.d=user@", "malformed");
+	BAD("mx; dkim=pass header.d=\"unterminated", "unterminated");
+	BAD("mx; dkim=pass (unterminated", "unterminated");
+	BAD("mx; dkim=pass ((((", "unterminated");
+	BAD("mx; dkim=pass header.d=x reason=\"late\"", "reason");
+	BAD("mx; dkim=pass reason=\"a\" reason=\"b\"", "reason");
+	BAD("mx; dkim/=pass", "version");
+	BAD("mx; dkim/x=pass", "version");
+	BAD("mx none", "';'");
+	BAD("mx; none; dkim=pass", "none");
+	BAD("mx; none garbage", "none");
+	BAD("mx/x; none", "';'");
+	BAD("\"\"; none", "authserv-id");
+	BAD(";dkim=pass", "value");
+	BAD("mx; dkim=pass\0 header.d=x", NULL);
+	BAD("mx; dkim=pass header.d=\"a\0b\"", "NUL");
+	BAD("mx; dkim=pass (a\0b)", "NUL");
+	BAD("mx; dkim=pass header.d=\"a\\\nBcc: x\"", "quoted");
+	BAD("mx; dkim=fail reason=\"a\\\r\\\nb\"", "quoted");
+	BAD("mx; dkim=pass header.d=x\r\nBcc: evil@example.com", NULL);
+	BAD("mx; dkim=pass header.d=\"a\r\nb\"@example.com", "malformed");
+	BAD("mx; d\xc3\xa9kim=pass", NULL);
+	BAD("mx; dkim=pass header.d=x ; ; ", "method");
+
+	/* nesting bound */
+	n = 200;
+	assert_non_null(big = malloc(n * 2 + 16));
+	strcpy(big, "mx; dkim=pass ");
+	for (i = 0; i < n; i++)
+		strcat(big, "(");
+	for (i = 0; i < n; i++)
+		strcat(big, ")");
+	check_bad(big, strlen(big), "nested");
+	free(big);
+
+	/* count bounds: 256 resinfos pass, 257 do not; 32 props, 33 */
+	assert_non_null(big = malloc(65536 + 2));
+	strcpy(big, "mx");
+	for (i = 0; i < 256; i++)
+		strcat(big, ";a=b");
+	{
+		struct authres_parsed p;
+		const char *why;
+
+		assert_int_equal(authres_parse(big, strlen(big), &p, &why), 0);
+		assert_int_equal(p.n, 256);
+		authres_parsed_free(&p);
+		strcat(big, ";a=b");
+		check_bad(big, strlen(big), "too many results");
+		strcpy(big, "mx; dkim=pass");
+		for (i = 0; i < 32; i++)
+			strcat(big, " a.b=c");
+		assert_int_equal(authres_parse(big, strlen(big), &p, &why), 0);
+		assert_int_equal(p.r[0].nprops, 32);
+		authres_parsed_free(&p);
+		strcat(big, " a.b=c");
+		check_bad(big, strlen(big), "too many properties");
+	}
+	/* length bounds: a keyword, a value, the field */
+	strcpy(big, "mx; ");
+	memset(big + 4, 'k', 100);
+	strcpy(big + 104, "=pass");
+	check_bad(big, strlen(big), "keyword too long");
+	strcpy(big, "mx; dkim=pass header.d=");
+	n = strlen(big);
+	memset(big + n, 'v', 5000);
+	big[n + 5000] = '\0';
+	check_bad(big, strlen(big), "too long");
+	memset(big, ' ', 65536 + 1);
+	memcpy(big, "mx; none", 8);
+	check_bad(big, 65536 + 1, "too long");
+	free(big);
+
+	/* NULL arguments */
+	{
+		struct authres_parsed p;
+		const char *why;
+
+		assert_int_equal(authres_parse(NULL, 0, &p, &why), -1);
+		assert_int_equal(authres_parse("mx; none", 8, NULL, &why), -1);
+		assert_int_equal(authres_parse("x", 1, &p, NULL), -1);
+		authres_parsed_free(NULL);
+	}
+}
+
+/* Random bytes from an alphabet of the grammar's delimiters: no crash,
+ * no overread (exact-size heap copies), no leak, why always set. */
+static void
+test_parse_garbage(void **state)
+{
+	static const char alpha[] = "()\\\" \t\r\n;=./@mx.dkim=pass header.d";
+	struct authres_parsed p;
+	const char *why;
+	unsigned char buf[200], *heap;
+	unsigned seed = 4242;
+	size_t n, k;
+	int i, ok = 0;
+
+	(void)state;
+	for (i = 0; i < 30000; i++) {
+		n = (size_t)(rand_r(&seed) % sizeof(buf));
+		for (k = 0; k < n; k++)
+			buf[k] = rand_r(&seed) % 8 ? (unsigned char)alpha[
+			    rand_r(&seed) % (sizeof(alpha) - 1)] :
+			    (unsigned char)rand_r(&seed);
+		assert_non_null(heap = malloc(n ? n : 1));
+		memcpy(heap, buf, n);
+		why = NULL;
+		if (authres_parse((const char *)heap, n, &p, &why) == 0) {
+			ok++;
+			assert_non_null(p.authserv_id);
+			authres_parsed_free(&p);
+		} else
+			assert_non_null(why);
+		free(heap);
+	}
+	(void)ok;
+}
+
 int
 main(void)
 {
@@ -327,6 +669,10 @@ main(void)
 		cmocka_unit_test(test_default_id),
 		cmocka_unit_test(test_claims),
 		cmocka_unit_test(test_claims_garbage),
+		cmocka_unit_test(test_parse_rfc8601_examples),
+		cmocka_unit_test(test_parse_forms),
+		cmocka_unit_test(test_parse_hostile),
+		cmocka_unit_test(test_parse_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
