@@ -309,13 +309,15 @@ static int
 sign_one(const struct conf *c)
 {
 	char *buf = NULL, *fields[MAX_SIGNERS];
-	size_t len, nf;
+	size_t len, skip, nf;
 	int rc;
 
 	/* Nothing was written: the delivery agent may retry. */
 	if ((rc = filter_load(c->input, &buf, &len)) != 0)
 		return rc == EX_NOINPUT ? EX_NOINPUT : EX_TEMPFAIL;
-	if (sign_message(c, buf, len, "", fields, &nf) == -1) {
+	/* A From_ line on top is not signed; filter_emit keeps it first. */
+	skip = filter_from_line(buf, len);
+	if (sign_message(c, buf + skip, len - skip, "", fields, &nf) == -1) {
 		free(buf);
 		return EX_TEMPFAIL;
 	}

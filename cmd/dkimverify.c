@@ -409,6 +409,19 @@ count(struct job *j, const struct dkim_results *res)
 	}
 }
 
+/* The message below the From_ line that a delivery agent may have put on
+ * top of a file; an mbox message has lost its own already. */
+static int
+parse_job(const struct job *j, struct msg *m, const char **why)
+{
+	size_t skip;
+
+	if (j->m.index > 0 ||
+	    (skip = filter_from_line(j->m.data, j->m.len)) == 0)
+		return msg_parse(m, j->m.data, j->m.len, why);
+	return msg_parse(m, j->m.data + skip, j->m.len - skip, why);
+}
+
 /* Parse, verify, format: on a worker thread. */
 static void
 work(void *arg, struct cli_msg *item)
@@ -429,7 +442,7 @@ work(void *arg, struct cli_msg *item)
 		record_error(o, j, j->m.read_err == ENOENT ||
 		    j->m.read_err == EACCES || j->m.read_err == EISDIR ?
 		    EX_NOINPUT : EX_IOERR, strerror(j->m.read_err));
-	else if (msg_parse(&m, j->m.data, j->m.len, &why) == -1) {
+	else if (parse_job(j, &m, &why) == -1) {
 		snprintf(what, sizeof(what), "cannot parse: %s",
 		    why ? why : strerror(errno));
 		record_error(o, j, EX_DATAERR, what);
@@ -648,17 +661,18 @@ verify_filter(const struct conf *c)
 	struct msg m = { 0 };
 	char *buf = NULL, *field = NULL, why_buf[256];
 	const char *why = NULL;
-	size_t len, nstripped;
+	size_t len, skip, nstripped;
 	int rc;
 
 	if (filter_load(path, &buf, &len) != 0)
 		return EX_TEMPFAIL;
-	if (msg_parse(&m, buf, len, &why) == -1) {
+	skip = filter_from_line(buf, len);
+	if (msg_parse(&m, buf + skip, len - skip, &why) == -1) {
 		snprintf(why_buf, sizeof(why_buf), "cannot parse: %s",
 		    why ? why : strerror(errno));
 		rc = filter_pass_through(STDOUT_FILENO, buf, len, why_buf);
 	} else if (dkim_verify(&m, &c->vo, &res) == -1 ||
-	    (field = make_authres(c, &res, filter_eol(buf, len), &ar))
+	    (field = make_authres(c, &res, filter_eol(m.buf, m.len), &ar))
 	    == NULL ||
 	    (c->signers != NULL &&
 	    dkim_select_signers(&res, c->signers) == -1))
@@ -668,7 +682,7 @@ verify_filter(const struct conf *c)
 		diag_warn("key lookup timed out; message deferred");
 		rc = EX_TEMPFAIL;
 	} else {
-		rc = filter_emit_msg(STDOUT_FILENO, &field, 1, &m,
+		rc = filter_emit_msg(STDOUT_FILENO, &field, 1, &m, skip,
 		    c->strip ? authres_id(ar) : NULL, &nstripped);
 		if (nstripped > 0)
 			diag_info("removed %zu Authentication-Results field%s "

@@ -443,8 +443,9 @@ gather_auth(const struct conf *c, const struct msg *m, struct dmarc_auth *a)
 /* ---- one message ---- */
 
 struct eval {
-	char *buf;		/* the message */
+	char *buf;		/* the input */
 	size_t len;
+	size_t skip;		/* its From_ line, above the message m */
 	struct msg m;
 	struct dmarc_auth a;
 	struct dmarc_verdict v;
@@ -470,7 +471,8 @@ evaluate(const struct conf *c, struct eval *e)
 	char *from = NULL;
 	int rc;
 
-	if (msg_parse(&e->m, e->buf, e->len, &why) == -1) {
+	e->skip = filter_from_line(e->buf, e->len);
+	if (msg_parse(&e->m, e->buf + e->skip, e->len - e->skip, &why) == -1) {
 		diag_warn("%s: cannot parse: %s", cli_input_name(c->input),
 		    why ? why : strerror(errno));
 		return errno == ENOMEM ? EX_SOFTWARE : EX_DATAERR;
@@ -740,17 +742,20 @@ send_forensic(const struct conf *c, const struct eval *e, time_t when)
 		return;
 	/* A NULL sender is lib/dmarc_report's default, postmaster@host. */
 	rep = dmarc_forensic_report(&e->v, &e->a, c->ip, c->forensic_sender,
-	    e->buf, e->len, when, &len, &why);
+	    e->m.buf, e->m.len, when, &len, &why);
 	if (rep == NULL) {
-		diag_warn("failure report: %s", why ? why : "cannot make it");
+		diag_info("failure report: %s", why ? why : "cannot make it");
 		return;
 	}
+	if (why != NULL)
+		diag_info("failure report: %s", why);
 	if (c->forensic != NULL) {
 		if (forensic_to_file(c->forensic, rep, len) == -1)
 			diag_warn("%s: %s", strcmp(c->forensic, "-") == 0 ?
 			    "stdout" : c->forensic, strerror(errno));
-	} else if ((rcpt = dmarc_ruf_addresses(&e->v)) == NULL)
-		diag_info("failure report: no mailto: address in ruf=");
+	} else if ((rcpt = dmarc_verified_addresses(&e->v, 1, &why)) == NULL)
+		diag_info("failure report: %s",
+		    why ? why : "no mailto: address in ruf=");
 	else {
 		if (forensic_to_cmd(c->sendmail, rcpt, rep, len) == -1)
 			diag_warn("--sendmail: %s", strerror(errno));
@@ -810,12 +815,12 @@ run_filter(const struct conf *c)
 		diag_warn("DNS failure (temperror); message deferred");
 		rc = EX_TEMPFAIL;
 	} else if (e.v.ar_header == NULL || (field = fold_field(e.v.ar_header,
-	    filter_eol(e.buf, e.len))) == NULL)
+	    filter_eol(e.m.buf, e.m.len))) == NULL)
 		rc = filter_pass_through(STDOUT_FILENO, e.buf, e.len,
 		    "internal error");
 	else {
-		rc = filter_emit_msg(STDOUT_FILENO, &field, 1, &e.m, NULL,
-		    NULL);
+		rc = filter_emit_msg(STDOUT_FILENO, &field, 1, &e.m, e.skip,
+		    NULL, NULL);
 		after_verdict(c, &e);
 	}
 	free(field);

@@ -685,26 +685,13 @@ check_batch(const struct conf *c, struct spf *s, struct tally *t)
 
 /* ---- filter mode ---- */
 
-/* The field goes on top of the message, or just under an mbox "From "
- * line when the message starts with one (it must stay first). */
-static int
-emit_with_field(const char *buf, size_t len, const char *field)
+/* The line ending of the message's first line, below any From_ line. */
+static const char *
+message_eol(const char *buf, size_t len)
 {
-	struct filter_piece pc[3];
-	const char *nl;
-	size_t n = 0;
+	size_t skip = filter_from_line(buf, len);
 
-	if (len > 5 && memcmp(buf, "From ", 5) == 0 &&
-	    (nl = memchr(buf, '\n', len)) != NULL) {
-		pc[n].p = buf;
-		pc[n++].n = (size_t)(nl + 1 - buf);
-	}
-	pc[n].p = field;
-	pc[n++].n = strlen(field);
-	pc[n].p = buf + (n == 2 ? pc[0].n : 0);
-	pc[n].n = len - (n == 2 ? pc[0].n : 0);
-	n++;
-	return filter_writev(STDOUT_FILENO, pc, n);
+	return filter_eol(buf + skip, len - skip);
 }
 
 /* Whatever happens inside, the message goes out whole: with the field,
@@ -734,13 +721,13 @@ check_filter(const struct conf *c, struct spf *s, const char *spf_why,
 		diag_warn("temperror: %s; message deferred",
 		    str(v.problem));
 		rc = EX_TEMPFAIL;
-	} else if ((field = spf_received_field(&v, filter_eol(buf, len)))
+	} else if ((field = spf_received_field(&v, message_eol(buf, len)))
 	    == NULL)
 		rc = filter_pass_through(STDOUT_FILENO, buf, len,
 		    "out of memory");
 	else {
 		diag_info("%s", str(v.received));
-		rc = emit_with_field(buf, len, field);
+		rc = filter_emit(STDOUT_FILENO, &field, 1, buf, len);
 	}
 	if (checked)
 		count(t, &v);

@@ -50,6 +50,23 @@ filter_load(const char *path, char **buf, size_t *len)
 	return rc;
 }
 
+size_t
+filter_from_line(const char *buf, size_t len)
+{
+	size_t max = len < FILTER_FROM_LINE_MAX ? len : FILTER_FROM_LINE_MAX;
+	const char *p, *nl;
+
+	if (max < 5 || memcmp(buf, "From ", 5) != 0)
+		return 0;
+	for (p = buf + 5; p < buf + max && (*p == ' ' || *p == '\t'); p++)
+		;
+	if (p < buf + max && *p == ':')
+		return 0;
+	if ((nl = memchr(buf, '\n', max)) == NULL)
+		return 0;
+	return (size_t)(nl + 1 - buf);
+}
+
 const char *
 filter_eol(const char *buf, size_t len)
 {
@@ -120,19 +137,22 @@ filter_writev(int fd, const struct filter_piece *pc, size_t n)
 	return 0;
 }
 
-/* Pieces for fields[0..nfields) and room for nmore after them; NULL
- * when short of memory. */
+/* Pieces for the From_ line (pc[0], maybe empty), fields[0..nfields)
+ * and room for nmore after them; NULL when short of memory. */
 static struct filter_piece *
-pieces_for_fields(char *const *fields, size_t nfields, size_t nmore)
+pieces_for_fields(const char *from, size_t from_len, char *const *fields,
+    size_t nfields, size_t nmore)
 {
 	struct filter_piece *pc;
 	size_t i;
 
-	if ((pc = calloc(nfields + nmore, sizeof(*pc))) == NULL)
+	if ((pc = calloc(1 + nfields + nmore, sizeof(*pc))) == NULL)
 		return NULL;
+	pc[0].p = from;
+	pc[0].n = from_len;
 	for (i = 0; i < nfields; i++) {
-		pc[i].p = fields[i];
-		pc[i].n = strlen(fields[i]);
+		pc[1 + i].p = fields[i];
+		pc[1 + i].n = strlen(fields[i]);
 	}
 	return pc;
 }
@@ -142,15 +162,17 @@ filter_emit(int fd, char *const *fields, size_t nfields, const char *msg,
     size_t len)
 {
 	struct filter_piece *pc;
+	size_t from_len = filter_from_line(msg, len);
 	int rc;
 
-	if ((pc = pieces_for_fields(fields, nfields, 1)) == NULL) {
+	if ((pc = pieces_for_fields(msg, from_len, fields, nfields, 1))
+	    == NULL) {
 		diag_warn("output: %s", strerror(errno));
 		return EX_TEMPFAIL;
 	}
-	pc[nfields].p = msg;
-	pc[nfields].n = len;
-	rc = filter_writev(fd, pc, nfields + 1);
+	pc[1 + nfields].p = from_len > 0 ? msg + from_len : msg;
+	pc[1 + nfields].n = len - from_len;
+	rc = filter_writev(fd, pc, nfields + 2);
 	free(pc);
 	return rc;
 }
@@ -172,9 +194,12 @@ claiming_authres(const struct msg *m, const char *id,
 
 int
 filter_emit_msg(int fd, char *const *fields, size_t nfields,
-    const struct msg *m, const char *strip_id, size_t *nstripped)
+    const struct msg *m, size_t from_len, const char *strip_id,
+    size_t *nstripped)
 {
 	const struct msg_field **drop = NULL;
+	/* No arithmetic on a NULL buf (an empty message may have one). */
+	const char *from = from_len > 0 ? m->buf - from_len : m->buf;
 	struct filter_piece *pc;
 	size_t ndrop = 0, n;
 	int rc;
@@ -183,16 +208,18 @@ filter_emit_msg(int fd, char *const *fields, size_t nfields,
 		*nstripped = 0;
 	if (strip_id != NULL && m->nfields > 0) {
 		if ((drop = calloc(m->nfields, sizeof(*drop))) == NULL)
-			return filter_pass_through(fd, m->buf, m->len,
-			    "out of memory");
+			return filter_pass_through(fd, from,
+			    from_len + m->len, "out of memory");
 		ndrop = claiming_authres(m, strip_id, drop);
 	}
-	if ((pc = pieces_for_fields(fields, nfields, ndrop + 1)) == NULL) {
+	if ((pc = pieces_for_fields(from, from_len, fields, nfields,
+	    ndrop + 1)) == NULL) {
 		free(drop);
-		return filter_pass_through(fd, m->buf, m->len,
+		return filter_pass_through(fd, from, from_len + m->len,
 		    "out of memory");
 	}
-	n = nfields + filter_pieces_without(m, drop, ndrop, pc + nfields);
+	n = 1 + nfields;
+	n += filter_pieces_without(m, drop, ndrop, pc + n);
 	rc = filter_writev(fd, pc, n);
 	if (nstripped != NULL)
 		*nstripped = ndrop;

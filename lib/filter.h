@@ -22,6 +22,18 @@ int filter_read(const char *path, char **buf, size_t *len);
  * (NAME "stdin" for standard input).  Same return. */
 int filter_load(const char *path, char **buf, size_t *len);
 
+#define FILTER_FROM_LINE_MAX 1000	/* with its line ending */
+
+/* Length of the mbox "From " line (From_ line) that buf starts with,
+ * including its LF or CRLF; 0 when buf does not start with one.  procmail
+ * and maildrop hand a filter the message with it.  It is not part of the
+ * message (msg_parse refuses it): a filter parses buf + that length and
+ * writes the line back first, its own fields just under it (filter_emit,
+ * filter_emit_msg).  Not a From_ line: "From" WSP* ":" (the From field
+ * with obsolete space before its colon), and a line with no ending within
+ * FILTER_FROM_LINE_MAX bytes. */
+size_t filter_from_line(const char *buf, size_t len);
+
 /* "\r\n" when the first line of buf ends CRLF, else "\n" (also when there
  * is no line ending at all). */
 const char *filter_eol(const char *buf, size_t len);
@@ -37,18 +49,22 @@ struct filter_piece {
 int filter_writev(int fd, const struct filter_piece *pc, size_t n);
 
 /* fields[0..nfields) (NUL-terminated, each with its line endings), then
- * msg.  Same return as filter_writev. */
+ * msg; when msg starts with a From_ line (filter_from_line), the fields go
+ * just under it.  Same return as filter_writev. */
 int filter_emit(int fd, char *const *fields, size_t nfields,
     const char *msg, size_t len);
 
-/* fields[0..nfields) (as for filter_emit), then the message m; with
- * strip_id not NULL, without the Authentication-Results fields that claim
- * strip_id (RFC 8601 section 5: results in our name that came with the
- * message are forged).  *nstripped (may be NULL) gets how many were left
- * out.  Same return as filter_writev; short of memory, m goes out
- * unchanged without the fields (filter_pass_through). */
+/* The From_ line, fields[0..nfields) (as for filter_emit), then the
+ * message m; with strip_id not NULL, without the Authentication-Results
+ * fields that claim strip_id (RFC 8601 section 5: results in our name that
+ * came with the message are forged).  from_len is the length of the From_
+ * line just before m->buf, 0 when none: m was parsed from buf + from_len,
+ * from_len = filter_from_line(buf, len).  *nstripped (may be NULL) gets how
+ * many were left out.  Same return as filter_writev; short of memory, the
+ * input goes out unchanged without the fields (filter_pass_through). */
 int filter_emit_msg(int fd, char *const *fields, size_t nfields,
-    const struct msg *m, const char *strip_id, size_t *nstripped);
+    const struct msg *m, size_t from_len, const char *strip_id,
+    size_t *nstripped);
 
 /* The rule for an internal failure: warn "why", write msg unchanged.
  * Same return as filter_writev. */

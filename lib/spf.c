@@ -7,13 +7,18 @@
  *     before libspf2 compiles it: every domain-spec is expanded by us
  *     and replaced by a marker name that only our DNS layer knows, so
  *     that we count lookups per term, apply CIDR lengths libspf2 gets
- *     wrong (/0) and see which term decided;
- *   - the verdict strings are built here.
+ *     wrong (/0) and see which term decided; long records are cut into
+ *     pieces chained by redirect (libspf2 silently drops what does not
+ *     fit in 511 compiled bytes); ptr is evaluated by spf_ptr.c;
+ *   - explanations and the verdict strings are built in spf_out.c.
+ * libspf2 still walks the terms, matches addresses, follows include
+ * and redirect and combines the results.
  */
 #include "spf_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,14 +140,22 @@ quiet(const char *file, int line, const char *msg)
 	diag_info("libspf2: %s", msg);
 }
 
-struct spf *
-spf_new(const struct spf_opts *o, const char **why)
+/* libspf2 prints its warnings on stderr; ours go to diag (-v). */
+static void
+set_log_handlers(void)
 {
-	struct spf *s;
-
 	SPF_warning_handler = quiet;
 	SPF_info_handler = quiet;
 	SPF_debug_handler = quiet;
+}
+
+struct spf *
+spf_new(const struct spf_opts *o, const char **why)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct spf *s;
+
+	pthread_once(&once, set_log_handlers);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		*why = "out of memory";
 		return NULL;
@@ -266,7 +279,8 @@ fill_verdict_ids(struct spf *s, const struct spf_query *q,
     struct spf_verdict *v)
 {
 	v->identity = q->scope == SPF_SCOPE_HELO ? "helo" : "mailfrom";
-	v->domain = strdup(s->c.sender_dom);
+	v->domain = strdup(s->c.domain != NULL ? s->c.domain :
+	    s->c.sender_dom);
 	v->sender = spf_aprintf("%s@%s", s->c.local, s->c.sender_dom);
 	return v->domain != NULL && v->sender != NULL ? 0 : -1;
 }
@@ -289,12 +303,12 @@ spf_check(struct spf *s, const struct spf_query *q, struct spf_verdict *v,
 	}
 	if (parse_identity(c, q, why) != 0)
 		return -1;
+	c->domain = lookup_domain(c->sender_dom);
 	if (fill_verdict_ids(s, q, v) != 0) {
 		spf_verdict_free(v);
 		*why = "out of memory";
 		return -1;
 	}
-	c->domain = lookup_domain(c->sender_dom);
 	r = spf_engine_run(s, v);
 	if (r == 0)
 		r = spf_verdict_strings(s, q, v);

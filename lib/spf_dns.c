@@ -1,8 +1,9 @@
 /* spf_dns: libspf2's DNS layer over lib/dns, record selection and one
- * evaluation.  libspf2 evaluates sequentially, so the order of the
- * queries it makes tells which term asked: a marker name is a term's
- * own lookup, a PTR query is a ptr term's, and any other A/AAAA query
- * is for a name of the MX (or PTR) answer before it. */
+ * evaluation.  In the records libspf2 sees, every term that queries DNS
+ * names a marker (spf_norm.c), so a marker lookup is that term's own
+ * (counted, with its CIDR lengths applied); libspf2 evaluates
+ * sequentially, so any other name it asks for is one of the MX answer
+ * just given. */
 #include "spf_int.h"
 
 #include <sys/random.h>
@@ -220,7 +221,7 @@ layer_lookup(SPF_dns_server_t *d, const char *name, ns_type t, int cache)
 		return rr_status(d, name, t, HOST_NOT_FOUND);
 	if ((m = find_mark(s, name)) != NULL)
 		return lookup_mark(s, d, name, m, t);
-	/* libspf2 asks nothing else: its ptr mechanism is never used */
+	/* an exchange of the last MX answer (ptr never reaches libspf2) */
 	return answer(s, d, name, name, t, s->c.mx_cidr4, s->c.mx_cidr6, ~0u);
 }
 

@@ -20,7 +20,8 @@ spf_macro_ctx(struct spf *s, const char *domain, struct spf_macro_ctx *mc)
 {
 	memset(mc, 0, sizeof(*mc));
 	mc->local = s->c.local;
-	mc->sender_dom = s->c.sender_dom;
+	/* A-labels, as the names we look up must be */
+	mc->sender_dom = s->c.domain != NULL ? s->c.domain : s->c.sender_dom;
 	mc->domain = domain;
 	mc->family = s->c.family;
 	memcpy(mc->ip, s->c.ip, sizeof(mc->ip));

@@ -93,7 +93,8 @@ mechanism(struct spf *s, enum spfr r)
 static char *
 header_comment(struct spf *s, const struct spf_verdict *v, const char *ip)
 {
-	const char *rd = s->o.receiver, *d = s->c.sender_dom;
+	const char *rd = s->o.receiver;
+	const char *d = s->c.domain != NULL ? s->c.domain : s->c.sender_dom;
 
 	switch (v->result) {
 	case SPFR_PASS:

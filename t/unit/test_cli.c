@@ -244,8 +244,8 @@ emitted(const char *msgtext, const char *strip_id, size_t *nstripped)
 
 	assert_non_null(tmp);
 	assert_int_equal(msg_parse(&m, msgtext, strlen(msgtext), NULL), 0);
-	assert_int_equal(filter_emit_msg(fileno(tmp), &field, 1, &m, strip_id,
-	    nstripped), 0);
+	assert_int_equal(filter_emit_msg(fileno(tmp), &field, 1, &m, 0,
+	    strip_id, nstripped), 0);
 	rewind(tmp);
 	n = fread(out, 1, sizeof(out) - 1, tmp);
 	out[n] = '\0';

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dmarc.h"
+#include "dmarc_report.h"
 #include "dns.h"
 #include "msg.h"
 
@@ -624,6 +625,181 @@ test_authres(void **state)
 	msg_free(&m);
 }
 
+/* ---- report destinations (RFC 7489 7.1) ---- */
+
+#define LABEL62	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static void
+free_list(char **l)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+static unsigned long
+queries(void)
+{
+	struct dns_stats st;
+
+	dns_get_stats(&st);
+	return st.queries;
+}
+
+/* l holds exactly the NULL-terminated want, in order. */
+static void
+assert_list(char **l, const char *const *want)
+{
+	size_t i;
+
+	assert_non_null(l);
+	for (i = 0; want[i] != NULL; i++) {
+		assert_non_null(l[i]);
+		assert_string_equal(l[i], want[i]);
+	}
+	assert_null(l[i]);
+}
+
+static void
+test_report_destinations(void **state)
+{
+	struct dmarc_verdict v;
+	const char *why = NULL;
+	unsigned long q;
+	char **l, *r, *uri[1], longdest[300];
+	size_t len;
+	static const char *const rua_want[] = { "agg@ext.test",
+	    "agg@sub.ext.test", "a@rcv-ok.test", "c@rcv-wild.test",
+	    "e@rcv-two.test", NULL };
+	static const char *const ruf_want[] = { "fail@ext.test",
+	    "forensic@rcv-over.test", "j@rcv-overbad.test", NULL };
+
+	(void)state;
+	mode(DMARC_RFC9989, 1);
+	assert_int_equal(dmarc_eval("ext.test", NULL, &v), 0);
+	assert_string_equal(v.used_domain, "ext.test");
+	assert_string_equal(v.org_domain, "ext.test");
+
+	/* rua: same organizational domain kept unasked; verified, wildcard
+	 * and several-record receivers kept; the rest dropped, temperror
+	 * included */
+	l = dmarc_verified_addresses(&v, 0, &why);
+	assert_list(l, rua_want);
+	free_list(l);
+	assert_non_null(why);
+	assert_string_equal(why, "b@rcv-no.test: not authorized: no v=DMARC1 "
+	    "record at ext.test._report._dmarc.rcv-no.test (and 4 more)");
+
+	/* ruf: the receiver's ruf= overrides the address when it is at the
+	 * same host, and is ignored when it points elsewhere */
+	l = dmarc_verified_addresses(&v, 1, &why);
+	assert_list(l, ruf_want);
+	free_list(l);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "k@rcv-no.test: not authorized"));
+
+	/* the failure report goes to the verified ones only */
+	r = dmarc_forensic_report(&v, NULL, "192.0.2.1", "r@mx.test", "", 0,
+	    1700000000, &len, &why);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "\r\nTo: fail@ext.test"));
+	assert_non_null(strstr(r, "forensic@rcv-over.test"));
+	assert_null(strstr(r, "k@rcv-no.test"));
+	assert_null(strstr(r, "i@rcv-over.test"));
+	assert_null(strstr(r, "evil@"));
+	assert_non_null(why);
+	free(r);
+	dmarc_verdict_free(&v);
+
+	/* inside the organizational domain: no DNS query at all */
+	q = queries();
+	l = dmarc_report_destinations("ext.test", "ext.test", (char *[]){
+	    "mailto:a@ext.test", "mailto:b@deep.sub.EXT.test" }, 2, 0, &why);
+	assert_list(l, (const char *const[]){ "a@ext.test",
+	    "b@deep.sub.EXT.test", NULL });
+	assert_null(why);
+	assert_int_equal(queries(), q);
+	free_list(l);
+
+	/* verified, one query; the override of rua= (size limit dropped) */
+	uri[0] = "mailto:a@rcv-ok.test";
+	q = queries();
+	l = dmarc_report_destinations("ext.test", NULL, uri, 1, 0, &why);
+	assert_list(l, (const char *const[]){ "a@rcv-ok.test", NULL });
+	assert_null(why);
+	assert_int_equal(queries(), q + 1);
+	free_list(l);
+	uri[0] = "mailto:i@rcv-over.test";
+	l = dmarc_report_destinations("EXT.test.", NULL, uri, 1, 0, &why);
+	assert_list(l, (const char *const[]){ "agg@RCV-over.test", NULL });
+	free_list(l);
+
+	/* unverified: no record, a record for another policy domain, a
+	 * wildcard hidden by the exact name; nothing left */
+	uri[0] = "mailto:b@rcv-no.test";
+	assert_null(dmarc_report_destinations("ext.test", NULL, uri, 1, 1,
+	    &why));
+	assert_non_null(why);
+	assert_string_equal(why, "b@rcv-no.test: not authorized: no v=DMARC1 "
+	    "record at ext.test._report._dmarc.rcv-no.test");
+	uri[0] = "mailto:h@rcv-only.test";
+	assert_null(dmarc_report_destinations("ext.test", NULL, uri, 1, 0,
+	    &why));
+	uri[0] = "mailto:g@rcv-wildno.test";
+	assert_null(dmarc_report_destinations("ext.test", NULL, uri, 1, 0,
+	    &why));
+	uri[0] = "mailto:f@rcv-notdmarc.test";
+	assert_null(dmarc_report_destinations("ext.test", NULL, uri, 1, 0,
+	    &why));
+	/* the wildcard answers for any policy domain */
+	uri[0] = "mailto:c@rcv-wild.test";
+	l = dmarc_report_destinations("another.test", NULL, uri, 1, 0, &why);
+	assert_list(l, (const char *const[]){ "c@rcv-wild.test", NULL });
+	free_list(l);
+	/* without org_domain the policy domain is the boundary */
+	uri[0] = "mailto:x@ext.test";
+	assert_null(dmarc_report_destinations("sub.ext.test", NULL, uri, 1, 0,
+	    &why));
+	assert_non_null(strstr(why, "sub.ext.test._report._dmarc.ext.test"));
+
+	/* temporary DNS failure: not verified (for now) */
+	uri[0] = "mailto:d@rcv.timeout.invalid";
+	assert_null(dmarc_report_destinations("ext.test", NULL, uri, 1, 0,
+	    &why));
+	assert_non_null(why);
+	assert_string_equal(why, "d@rcv.timeout.invalid: not verified: "
+	    "temporary DNS failure at "
+	    "ext.test._report._dmarc.rcv.timeout.invalid");
+
+	/* a name too long to ask */
+	/* (a 239-octet destination: the name to ask would be 263) */
+	snprintf(longdest, sizeof(longdest), "mailto:x@%s.%s.%s.%.45s.test",
+	    LABEL62, LABEL62, LABEL62, LABEL62);
+	uri[0] = longdest;
+	assert_null(dmarc_report_destinations("ext.test", NULL, uri, 1, 0,
+	    &why));
+	assert_non_null(strstr(why, "longer than a domain name"));
+
+	/* nothing to verify, no policy domain */
+	assert_null(dmarc_report_destinations("ext.test", NULL, NULL, 0, 1,
+	    &why));
+	assert_string_equal(why, "no ruf= mailto: address");
+	assert_null(dmarc_report_destinations("ext.test", NULL,
+	    (char *[]){ "https://x.test/" }, 1, 0, &why));
+	assert_string_equal(why, "no rua= mailto: address");
+	uri[0] = "mailto:a@rcv-ok.test";
+	assert_null(dmarc_report_destinations("", NULL, uri, 1, 0, &why));
+	assert_non_null(strstr(why, "policy domain"));
+	assert_null(dmarc_report_destinations(NULL, NULL, uri, 1, 0, NULL));
+	assert_null(dmarc_verified_addresses(NULL, 0, &why));
+	assert_int_equal(dmarc_eval("norec.test", NULL, &v), 0);
+	assert_null(dmarc_verified_addresses(&v, 0, &why));
+	assert_non_null(why);
+	dmarc_verdict_free(&v);
+}
+
 int
 main(void)
 {
@@ -638,6 +814,7 @@ main(void)
 		cmocka_unit_test(test_pct),
 		cmocka_unit_test(test_ar_header),
 		cmocka_unit_test(test_authres),
+		cmocka_unit_test(test_report_destinations),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
