@@ -438,11 +438,8 @@ sign_mbox(const struct conf *c)
 		}
 		fclose(r.out);
 	}
-	if ((err = cli_flush_stdout()) != 0) {
-		diag_warn("output: %s", strerror(err));
-		if (rc == 0)
-			rc = EX_IOERR;
-	}
+	if ((err = cli_stdout_done()) != 0 && rc == 0)
+		rc = err;
 	return rc;
 }
 

@@ -709,10 +709,8 @@ main(int argc, char **argv)
 	c.vo.policy = DKIM_POLICY_DEFAULT;
 	c.vo.max_sigs = 20;
 	parse_args(&c, argc, argv);
-	/* A filter that cannot work exits 75 before reading anything, so
-	 * that the message waits; a usage error stays one. */
-	if ((rc = cli_dns_setup(&c.cli)) != 0)
-		return c.filter && rc != EX_USAGE ? EX_TEMPFAIL : rc;
+	if ((rc = cli_dns_setup_for(&c.cli, c.filter)) != 0)
+		return rc;
 	if (c.filter)
 		return verify_filter(&c);
 	run_init(&r, &c);

@@ -187,13 +187,10 @@ prog_option(struct conf *c, int ch, const char *arg)
 		break;
 	case OPT_SPF_DOMAIN: c->spf_domain = nonempty(arg, "--spf-domain"); break;
 	case OPT_SPF_SCOPE:
-		if (strcasecmp(arg, "mfrom") == 0)
-			c->spf_scope = SPF_SCOPE_MFROM;
-		else if (strcasecmp(arg, "helo") == 0)
-			c->spf_scope = SPF_SCOPE_HELO;
-		else
+		if ((r = spf_scope_parse(arg)) < 0)
 			cli_usage_error("--spf-scope: mfrom or helo, not '%s'",
 			    arg);
+		c->spf_scope = (enum spf_scope)r;
 		c->spf_scope_given = 1;
 		break;
 	case OPT_TRUST: c->trust_id = nonempty(arg, "--trust-authres"); break;
@@ -577,7 +574,7 @@ static int
 write_record(const struct conf *c, const struct eval *e)
 {
 	struct out *o;
-	int rc = 0, err;
+	int rc;
 
 	if ((o = out_new(c->cli.out_mode)) == NULL) {
 		diag_warn("out of memory");
@@ -588,12 +585,7 @@ write_record(const struct conf *c, const struct eval *e)
 		record_text(o, &e->v, &e->a);
 	else
 		record_vars(o, &e->v);
-	err = out_end(o, stdout) == -1 ? (errno ? errno : EIO) :
-	    cli_flush_stdout();
-	if (err != 0) {
-		diag_warn("output: %s", strerror(err));
-		rc = EX_IOERR;
-	}
+	rc = cli_out_done(o);
 	out_free(o);
 	return rc;
 }
@@ -854,11 +846,7 @@ run_aggregate(const struct conf *c)
 		    c->outdir ? EX_CANTCREAT : EX_IOERR;
 	}
 	diag_info("%d report%s written", n, n == 1 ? "" : "s");
-	if ((err = cli_flush_stdout()) != 0) {
-		diag_warn("output: %s", strerror(err));
-		return EX_IOERR;
-	}
-	return 0;
+	return cli_stdout_done();
 }
 
 int
@@ -877,10 +865,8 @@ main(int argc, char **argv)
 	/* A report pipe that closes early must not kill a filter. */
 	if (c.sendmail)
 		signal(SIGPIPE, SIG_IGN);
-	/* A filter that cannot work exits 75 before reading anything, so
-	 * that the message waits; a usage error stays one. */
-	if ((rc = cli_dns_setup(&c.cli)) != 0)
-		return c.filter && rc != EX_USAGE ? EX_TEMPFAIL : rc;
+	if ((rc = cli_dns_setup_for(&c.cli, c.filter)) != 0)
+		return rc;
 	if (dmarc_init(&c.dopts, &why) == -1) {
 		diag_warn("%s", why ? why : "cannot start");
 		return c.filter ? EX_TEMPFAIL : EX_NOINPUT;

@@ -198,7 +198,7 @@ check_args(struct conf *c)
 static void
 parse_args(struct conf *c, int argc, char **argv)
 {
-	int ch;
+	int ch, scope;
 
 	while ((ch = getopt_long(argc, argv, CLI_SHORTOPTS CLI_SHORTOPT_OUTPUT
 	    "i:s:e:f", longopts, NULL)) != -1) {
@@ -211,13 +211,10 @@ parse_args(struct conf *c, int argc, char **argv)
 		case 'e': c->helo = text_arg(optarg, MAX_NAME, 0, "-e"); break;
 		case 'f': c->filter = 1; break;
 		case OPT_SCOPE:
-			if (strcasecmp(optarg, "mfrom") == 0)
-				c->scope = SPF_SCOPE_MFROM;
-			else if (strcasecmp(optarg, "helo") == 0)
-				c->scope = SPF_SCOPE_HELO;
-			else
+			if ((scope = spf_scope_parse(optarg)) < 0)
 				cli_usage_error("--scope: %s: want mfrom or "
 				    "helo", optarg);
+			c->scope = (enum spf_scope)scope;
 			break;
 		case OPT_RECEIVER:
 			c->so.receiver = text_arg(optarg, MAX_NAME, 0,
@@ -414,14 +411,7 @@ check_one(const struct conf *c, struct spf *s, struct tally *t)
 		record_text(o, &v);
 	else
 		record_vars(o, &v);
-	rc = spf_result_exit(v.result);
-	err = out_end(o, stdout) == -1 ? (errno ? errno : EIO) : 0;
-	if (err == 0)
-		err = cli_flush_stdout();
-	if (err != 0) {
-		diag_warn("output: %s", strerror(err));
-		rc = EX_IOERR;
-	}
+	rc = cli_out_done(o) != 0 ? EX_IOERR : spf_result_exit(v.result);
 	out_free(o);
 	spf_verdict_free(&v);
 	return rc;
@@ -668,10 +658,8 @@ check_batch(const struct conf *c, struct spf *s, struct tally *t)
 	}
 	if (b.out_err != 0)
 		diag_warn("output: %s", strerror(b.out_err));
-	else if ((err = cli_flush_stdout()) != 0) {
-		diag_warn("output: %s", strerror(err));
+	else if (cli_stdout_done() != 0)
 		rc = EX_IOERR;
-	}
 	*t = b.t;
 	out_free(b.o);
 	free(l);
@@ -750,10 +738,8 @@ main(int argc, char **argv)
 	c.scope = SPF_SCOPE_MFROM;
 	parse_args(&c, argc, argv);
 	t.start = cli_monotonic();
-	/* A filter that cannot work exits 75 before reading anything, so
-	 * that the message waits; a usage error stays one. */
-	if ((rc = cli_dns_setup(&c.cli)) != 0)
-		return c.filter && rc != EX_USAGE ? EX_TEMPFAIL : rc;
+	if ((rc = cli_dns_setup_for(&c.cli, c.filter)) != 0)
+		return rc;
 	s = spf_new(&c.so, &why);
 	if (s == NULL && !c.filter)
 		diag_die(EX_SOFTWARE, "%s", why != NULL ? why : "cannot start");

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "authres.h"
+#include "msg.h"
+#include "out.h"
 
 #define AR_FOLD		78	/* RFC 5322 2.1.1: SHOULD NOT exceed */
 #define AR_MAX_RES	256	/* resinfos per field */
@@ -46,15 +48,6 @@ is_token_char(unsigned char c)
 	return c > 0x20 && c < 0x7F && !is_tspecial(c);
 }
 
-/* RFC 5322 atext. */
-static int
-is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
 static int
 is_token(const char *s, size_t n)
 {
@@ -68,23 +61,6 @@ is_token(const char *s, size_t n)
 	return 1;
 }
 
-static int
-is_dot_atom(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return 0;
-		} else if (!is_atext((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
-}
-
 /* What may stand bare as a pvalue: a token, a dot-atom, or
  * [local-part]@domain (header.i=@example.com, smtp.mailfrom=a@b). */
 static int
@@ -93,13 +69,13 @@ is_bare_value(const char *s)
 	size_t n = strlen(s);
 	const char *at;
 
-	if (is_token(s, n) || is_dot_atom(s, n))
+	if (is_token(s, n) || msg_is_dot_atom(s, n))
 		return 1;
 	if ((at = strrchr(s, '@')) == NULL)
 		return 0;
-	if (at != s && !is_dot_atom(s, (size_t)(at - s)))
+	if (at != s && !msg_is_dot_atom(s, (size_t)(at - s)))
 		return 0;
-	return is_dot_atom(at + 1, strlen(at + 1));
+	return msg_is_dot_atom(at + 1, strlen(at + 1));
 }
 
 /* RFC 8601 Keyword, a little wider: what methods, results, ptypes and
@@ -307,47 +283,16 @@ authres_prop(struct authres *ar, const char *ptype, const char *property,
 }
 
 struct fold {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
+	struct out_buf b;
 	size_t	 col;		/* columns on the current line */
-	int	 oom;
 	const char *eol;
 };
 
 static void
-fold_raw(struct fold *f, const char *s, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (f->oom)
-		return;
-	if (n >= f->cap - f->len) {
-		if (n > SIZE_MAX / 4 - f->len) {
-			f->oom = 1;
-			return;
-		}
-		cap = f->cap ? f->cap : 256;
-		while (cap - f->len <= n)
-			cap *= 2;
-		if ((p = realloc(f->p, cap)) == NULL) {
-			f->oom = 1;
-			return;
-		}
-		f->p = p;
-		f->cap = cap;
-	}
-	memcpy(f->p + f->len, s, n);
-	f->len += n;
-	f->p[f->len] = '\0';
-}
-
-static void
 fold_newline(struct fold *f)
 {
-	fold_raw(f, f->eol, strlen(f->eol));
-	fold_raw(f, "\t", 1);
+	out_buf_add(&f->b, f->eol, strlen(f->eol));
+	out_buf_add(&f->b, "\t", 1);
 	f->col = 8;
 }
 
@@ -356,7 +301,7 @@ fold_add(struct fold *f, const char *s)
 {
 	size_t n = strlen(s);
 
-	fold_raw(f, s, n);
+	out_buf_add(&f->b, s, n);
 	f->col += n;
 }
 
@@ -411,12 +356,12 @@ authres_format(const struct authres *ar, const char *eol)
 		if (i + 1 < ar->nres)
 			f.col = AR_FOLD;
 	}
-	fold_raw(&f, f.eol, strlen(f.eol));
-	if (f.oom) {
-		free(f.p);
+	out_buf_add(&f.b, f.eol, strlen(f.eol));
+	if (f.b.oom) {
+		free(f.b.p);
 		return NULL;
 	}
-	return f.p;
+	return f.b.p;
 }
 
 /*
@@ -721,7 +666,7 @@ parse_quoted(struct parser *ps)
 static int
 is_bare_char(unsigned char c)
 {
-	return is_token_char(c) || is_atext(c) || c == '.' || c == '@' ||
+	return is_token_char(c) || msg_is_atext(c) || c == '.' || c == '@' ||
 	    c >= 0x80;
 }
 
@@ -736,7 +681,7 @@ bare_ok(const unsigned char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		if (s[i] == '@')
 			ats++;
-		else if (!is_atext(s[i]) && s[i] != '.' && s[i] < 0x80)
+		else if (!msg_is_atext(s[i]) && s[i] != '.' && s[i] < 0x80)
 			return 0;
 	}
 	return ats <= 1 && s[n - 1] != '@' && s[n - 1] != '.';

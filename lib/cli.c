@@ -116,6 +116,30 @@ cli_flush_stdout(void)
 	return 0;
 }
 
+static int
+output_failed(int err)
+{
+	diag_warn("output: %s", strerror(err));
+	return EX_IOERR;
+}
+
+int
+cli_stdout_done(void)
+{
+	int err = cli_flush_stdout();
+
+	return err != 0 ? output_failed(err) : 0;
+}
+
+int
+cli_out_done(struct out *o)
+{
+	errno = 0;
+	if (out_end(o, stdout) == -1)
+		return output_failed(errno != 0 ? errno : EIO);
+	return cli_stdout_done();
+}
+
 static void
 finish_stdout(void)
 {
@@ -221,6 +245,14 @@ cli_dns_setup(const struct cli *c)
 		}
 	}
 	return 0;
+}
+
+int
+cli_dns_setup_for(const struct cli *c, int filter)
+{
+	int rc = cli_dns_setup(c);
+
+	return filter && rc != 0 && rc != EX_USAGE ? EX_TEMPFAIL : rc;
 }
 
 const char *

@@ -100,6 +100,12 @@ int cli_option(struct cli *c, int ch, const char *arg);
  * follows: /etc/resolv.conf is read only at the first network lookup. */
 int cli_dns_setup(const struct cli *c);
 
+/* cli_dns_setup for a program that may be running as a filter (-f): then
+ * a failure other than a usage error is EX_TEMPFAIL, so that the message
+ * waits instead of being lost (DESIGN.md: a filter that cannot work exits
+ * 75 before reading anything). */
+int cli_dns_setup_for(const struct cli *c, int filter);
+
 /* "prog: usage: what (see prog -h)" on stderr, exit 64. */
 void cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
@@ -139,6 +145,14 @@ void cli_close_input(FILE *fp);
 /* Flush stdout and check it was all written: 0, or the errno of the
  * failure (EIO when there is none). */
 int cli_flush_stdout(void);
+
+/* The end of a program's output: cli_flush_stdout(); 0, or EX_IOERR after
+ * "prog: output: why". */
+int cli_stdout_done(void);
+
+/* One record: out_end(o, stdout), then cli_stdout_done(); 0 or EX_IOERR
+ * after the diagnostic. */
+int cli_out_done(struct out *o);
 
 /* ---- runs over many messages: --mbox, or several FILE arguments ----
  *

@@ -16,6 +16,7 @@
 #include <openssl/rsa.h>
 
 #include "dkim_int.h"
+#include "out.h"
 
 /* ---- message digests, fetched once ---- */
 
@@ -77,18 +78,6 @@ dkim_copy_without_fws(const char *s, size_t len, size_t *outlen)
 	return p;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 char *
 dkim_qp_decode(const char *s, size_t len, unsigned flags)
 {
@@ -104,8 +93,8 @@ dkim_qp_decode(const char *s, size_t len, unsigned flags)
 		    ((flags & DKIM_QP_DROP_WSP) && dkim_is_wsp(s[i])))
 			continue;
 		if (s[i] == '=' && i + 2 < len &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (hi = out_hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = out_hex_value((unsigned char)s[i + 2])) >= 0) {
 			p[n] = (char)(hi << 4 | lo);
 			if (p[n] == '\0' && (flags & DKIM_QP_NO_NUL))
 				p[n] = '?';

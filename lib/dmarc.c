@@ -849,23 +849,40 @@ nonexistent(const char *d)
 	return rc;
 }
 
+/* libopendmarc's context for the record, with what it read of it put in
+ * e->v (lib_fetch).  NULL with *rc what the evaluation returns: -1 when
+ * it could not start (memory), 0 when libopendmarc refused the record
+ * (the status is then temperror). */
+static DMARC_POLICY_T *
+lib_open(struct ev *e, const char *orgarg, int *rc)
+{
+	DMARC_POLICY_T *ctx;
+	int failed;
+
+	*rc = -1;
+	if ((ctx = lib_context(e, orgarg, &failed)) == NULL) {
+		if (failed) {
+			finish_status(e, DMARC_TEMPERROR);
+			*rc = 0;
+		}
+		return NULL;
+	}
+	if (lib_fetch(e, ctx) == -1) {
+		opendmarc_policy_connect_shutdown(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 static int
 eval7489(struct ev *e, const char *orgarg)
 {
 	DMARC_POLICY_T *ctx;
-	int r, da = 0, sa = 0, failed, temp = 0, oom = 0;
+	int r, rc, da = 0, sa = 0, temp = 0, oom = 0;
 	char pol, dis;
 
-	if ((ctx = lib_context(e, orgarg, &failed)) == NULL) {
-		if (!failed)
-			return -1;
-		finish_status(e, DMARC_TEMPERROR);
-		return 0;
-	}
-	if (lib_fetch(e, ctx) == -1) {
-		opendmarc_policy_connect_shutdown(ctx);
-		return -1;
-	}
+	if ((ctx = lib_open(e, orgarg, &rc)) == NULL)
+		return rc;
 	r = opendmarc_get_policy_to_enforce(ctx);
 	(void)opendmarc_policy_fetch_alignment(ctx, &da, &sa);
 	e->v->spf_aligned = sa == DMARC_POLICY_SPF_ALIGNMENT_PASS;
@@ -902,21 +919,13 @@ static int
 eval9989(struct ev *e, const char *orgarg)
 {
 	DMARC_POLICY_T *ctx;
-	int failed, temp = 0, oom = 0, ne;
+	int rc, temp = 0, oom = 0, ne;
 	char *sd;
 	const char *why;
 	char pol;
 
-	if ((ctx = lib_context(e, orgarg, &failed)) == NULL) {
-		if (!failed)
-			return -1;
-		finish_status(e, DMARC_TEMPERROR);
-		return 0;
-	}
-	if (lib_fetch(e, ctx) == -1) {
-		opendmarc_policy_connect_shutdown(ctx);
-		return -1;
-	}
+	if ((ctx = lib_open(e, orgarg, &rc)) == NULL)
+		return rc;
 	e->rec.p = lib_policy(ctx, 0);
 	e->rec.sp = lib_policy(ctx, 1);
 	opendmarc_policy_connect_shutdown(ctx);

@@ -18,6 +18,7 @@
 #include "authres.h"
 #include "dmarc_int.h"
 #include "dmarc_report.h"
+#include "out.h"
 
 #ifndef MXKIT_VERSION
 #define MXKIT_VERSION "0"
@@ -31,69 +32,8 @@
 
 /* ---- growable string ---- */
 
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (b->oom)
-		return;
-	if (n >= b->cap - b->len || b->cap == 0) {
-		if (n > SIZE_MAX / 4 - b->len) {
-			b->oom = 1;
-			return;
-		}
-		cap = b->cap ? b->cap : 256;
-		while (cap - b->len <= n)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void
-sb_fmt(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_fmt(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->oom = 1;
-		return;
-	}
-	sb_add(b, tmp, (size_t)n);
-}
-
 static char *
-sb_take(struct sbuf *b, size_t *len)
+sb_take(struct out_buf *b, size_t *len)
 {
 	char *p;
 
@@ -107,13 +47,6 @@ sb_take(struct sbuf *b, size_t *len)
 		*len = b->len;
 	memset(b, 0, sizeof(*b));
 	return p;
-}
-
-static void
-sb_free(struct sbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
 }
 
 /* ---- small helpers ---- */
@@ -255,35 +188,35 @@ is_plain(unsigned char c)
 }
 
 static void
-sb_enc(struct sbuf *b, const char *s)
+sb_enc(struct out_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char e[3];
 
 	for (; s != NULL && *s != '\0'; s++) {
 		if (is_plain((unsigned char)*s)) {
-			sb_add(b, s, 1);
+			out_buf_add(b, s, 1);
 			continue;
 		}
 		e[0] = '%';
 		e[1] = hex[(unsigned char)*s >> 4];
 		e[2] = hex[(unsigned char)*s & 15];
-		sb_add(b, e, 3);
+		out_buf_add(b, e, 3);
 	}
 }
 
 static void
-sb_kv(struct sbuf *b, const char *k, const char *v)
+sb_kv(struct out_buf *b, const char *k, const char *v)
 {
 	if (b->len > 0)
-		sb_add(b, "\t", 1);
-	sb_str(b, k);
-	sb_add(b, "=", 1);
+		out_buf_add(b, "\t", 1);
+	out_buf_str(b, k);
+	out_buf_add(b, "=", 1);
 	sb_enc(b, v);
 }
 
 static void
-sb_kvi(struct sbuf *b, const char *k, long long n)
+sb_kvi(struct out_buf *b, const char *k, long long n)
 {
 	char tmp[32];
 
@@ -306,7 +239,7 @@ history_line(const struct dmarc_verdict *v, const struct dmarc_auth *a,
     const char *ip, time_t when, size_t *len)
 {
 	static unsigned long counter;
-	struct sbuf b = { 0 };
+	struct out_buf b = { 0 };
 	const char *p, *sp, *np;
 	char job[64], adkim[2] = { 0 }, aspf[2] = { 0 };
 	size_t i, n;
@@ -343,7 +276,7 @@ history_line(const struct dmarc_verdict *v, const struct dmarc_auth *a,
 	sb_kv(&b, "spf_scope", a != NULL && a->have_spf &&
 	    a->spf_scope == SPF_SCOPE_HELO ? "helo" : "mfrom");
 	sb_kvi(&b, "spf_aligned", v->spf_aligned != 0);
-	sb_add(&b, "\tdkim=", 6);
+	out_buf_add(&b, "\tdkim=", 6);
 	n = a != NULL ? a->ndkim : 0;
 	if (n > DR_MAX_DKIM)
 		n = DR_MAX_DKIM;
@@ -351,27 +284,27 @@ history_line(const struct dmarc_verdict *v, const struct dmarc_auth *a,
 	 * line bounded by dropping the rest rather than the line */
 	for (i = 0; i < n && b.len < DMARC_HISTORY_MAX_LINE / 2; i++) {
 		if (i > 0)
-			sb_add(&b, ",", 1);
+			out_buf_add(&b, ",", 1);
 		sb_enc(&b, a->dkim[i].domain);
-		sb_add(&b, "/", 1);
+		out_buf_add(&b, "/", 1);
 		sb_enc(&b, a->dkim[i].selector);
-		sb_add(&b, "/", 1);
+		out_buf_add(&b, "/", 1);
 		sb_enc(&b, a->dkim[i].result);
-		sb_add(&b, dkim_signature_aligned(v, &a->dkim[i]) ? "/1" :
+		out_buf_add(&b, dkim_signature_aligned(v, &a->dkim[i]) ? "/1" :
 		    "/0", 2);
 	}
 	sb_kvi(&b, "dkim_aligned", v->dkim_aligned != 0);
 	sb_kv(&b, "dkim_aligned_domain", v->dkim_aligned_domain);
-	sb_add(&b, "\trua=", 5);
+	out_buf_add(&b, "\trua=", 5);
 	for (i = 0; i < v->nrua && b.len < DMARC_HISTORY_MAX_LINE * 3 / 4;
 	    i++) {
 		if (i > 0)
-			sb_add(&b, ",", 1);
+			out_buf_add(&b, ",", 1);
 		sb_enc(&b, v->rua[i]);
 	}
-	sb_add(&b, "\n", 1);
+	out_buf_add(&b, "\n", 1);
 	if (!b.oom && b.len > DMARC_HISTORY_MAX_LINE) {
-		sb_free(&b);
+		out_buf_free(&b);
 		return NULL;
 	}
 	return sb_take(&b, len);
@@ -474,18 +407,6 @@ hline_free(struct hline *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n); NULL on a bad escape or a NUL byte. */
 static char *
 pct_decode(const char *s, size_t n)
@@ -505,8 +426,8 @@ pct_decode(const char *s, size_t n)
 			free(d);
 			return NULL;
 		}
-		hi = hexval((unsigned char)s[i + 1]);
-		lo = hexval((unsigned char)s[i + 2]);
+		hi = out_hex_value((unsigned char)s[i + 1]);
+		lo = out_hex_value((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			free(d);
 			return NULL;
@@ -664,7 +585,7 @@ parse_field(struct hline *h, const char *k, size_t kn, const char *v,
 static char *
 row_key(const struct hline *h)
 {
-	struct sbuf b = { 0 };
+	struct out_buf b = { 0 };
 	size_t i;
 
 	sb_kv(&b, "ip", h->ip);
@@ -679,9 +600,9 @@ row_key(const struct hline *h)
 	sb_kv(&b, "ss", h->spf_scope);
 	for (i = 0; i < h->ndkim; i++) {
 		sb_kv(&b, "k", h->dkim[i].domain);
-		sb_add(&b, "/", 1);
+		out_buf_add(&b, "/", 1);
 		sb_enc(&b, h->dkim[i].selector);
-		sb_add(&b, "/", 1);
+		out_buf_add(&b, "/", 1);
 		sb_enc(&b, h->dkim[i].result);
 	}
 	return sb_take(&b, NULL);
@@ -959,7 +880,7 @@ utf8_len(const unsigned char *s, size_t n)
 /* s escaped for XML character data; what XML 1.0 cannot carry (controls,
  * invalid UTF-8) becomes '?'. */
 static void
-xml_text(struct sbuf *b, const char *s)
+xml_text(struct out_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)nz(s);
 	size_t n = strlen((const char *)p), k;
@@ -967,30 +888,30 @@ xml_text(struct sbuf *b, const char *s)
 	while (n > 0) {
 		switch (*p) {
 		case '&':
-			sb_str(b, "&amp;");
+			out_buf_str(b, "&amp;");
 			break;
 		case '<':
-			sb_str(b, "&lt;");
+			out_buf_str(b, "&lt;");
 			break;
 		case '>':
-			sb_str(b, "&gt;");
+			out_buf_str(b, "&gt;");
 			break;
 		case '"':
-			sb_str(b, "&quot;");
+			out_buf_str(b, "&quot;");
 			break;
 		case '\'':
-			sb_str(b, "&apos;");
+			out_buf_str(b, "&apos;");
 			break;
 		default:
 			if (*p < 0x20 || *p == 0x7F) {
-				sb_add(b, "?", 1);
+				out_buf_add(b, "?", 1);
 				break;
 			}
 			if ((k = utf8_len(p, n)) == 0) {
-				sb_add(b, "?", 1);
+				out_buf_add(b, "?", 1);
 				break;
 			}
-			sb_add(b, (const char *)p, k);
+			out_buf_add(b, (const char *)p, k);
 			p += k;
 			n -= k;
 			continue;
@@ -1001,13 +922,13 @@ xml_text(struct sbuf *b, const char *s)
 }
 
 static void
-xml_elem(struct sbuf *b, const char *indent, const char *name,
+xml_elem(struct out_buf *b, const char *indent, const char *name,
     const char *value)
 {
-	sb_str(b, indent);
-	sb_fmt(b, "<%s>", name);
+	out_buf_str(b, indent);
+	out_buf_printf(b, "<%s>", name);
 	xml_text(b, value);
-	sb_fmt(b, "</%s>\n", name);
+	out_buf_printf(b, "</%s>\n", name);
 }
 
 /* One of the words in list, or dflt. */
@@ -1061,7 +982,7 @@ source_ip(const char *ip, char *out, size_t size)
 }
 
 static void
-xml_row(struct sbuf *b, const struct row *r)
+xml_row(struct out_buf *b, const struct row *r)
 {
 	const struct hline *h = &r->h;
 	char ip[64];
@@ -1069,58 +990,58 @@ xml_row(struct sbuf *b, const struct row *r)
 	int mfrom = h->spf_scope == NULL || strcmp(h->spf_scope, "helo") != 0;
 
 	source_ip(h->ip, ip, sizeof(ip));
-	sb_str(b, "  <record>\n    <row>\n");
+	out_buf_str(b, "  <record>\n    <row>\n");
 	xml_elem(b, "      ", "source_ip", ip);
-	sb_fmt(b, "      <count>%lu</count>\n", r->count);
-	sb_str(b, "      <policy_evaluated>\n");
+	out_buf_printf(b, "      <count>%lu</count>\n", r->count);
+	out_buf_str(b, "      <policy_evaluated>\n");
 	xml_elem(b, "        ", "disposition",
 	    one_of(h->disposition, dispositions, "none"));
 	xml_elem(b, "        ", "dkim", h->dkim_aligned ? "pass" : "fail");
 	xml_elem(b, "        ", "spf", h->spf_aligned ? "pass" : "fail");
 	if (h->sampled_out)
-		sb_str(b, "        <reason>\n"
+		out_buf_str(b, "        <reason>\n"
 		    "          <type>sampled_out</type>\n"
 		    "        </reason>\n");
 	if (h->testing)
-		sb_str(b, "        <reason>\n"
+		out_buf_str(b, "        <reason>\n"
 		    "          <type>other</type>\n"
 		    "          <comment>testing mode (t=y): policy applied "
 		    "one step lower</comment>\n"
 		    "        </reason>\n");
-	sb_str(b, "      </policy_evaluated>\n    </row>\n");
-	sb_str(b, "    <identifiers>\n");
+	out_buf_str(b, "      </policy_evaluated>\n    </row>\n");
+	out_buf_str(b, "    <identifiers>\n");
 	xml_elem(b, "      ", "envelope_from", mfrom ? h->spf_domain : "");
 	xml_elem(b, "      ", "header_from", h->from);
-	sb_str(b, "    </identifiers>\n    <auth_results>\n");
+	out_buf_str(b, "    </identifiers>\n    <auth_results>\n");
 	for (i = 0; i < h->ndkim; i++) {
-		sb_str(b, "      <dkim>\n");
+		out_buf_str(b, "      <dkim>\n");
 		xml_elem(b, "        ", "domain", h->dkim[i].domain);
 		if (h->dkim[i].selector != NULL && *h->dkim[i].selector)
 			xml_elem(b, "        ", "selector",
 			    h->dkim[i].selector);
 		xml_elem(b, "        ", "result", one_of(h->dkim[i].result,
 		    dkim_results, "permerror"));
-		sb_str(b, "      </dkim>\n");
+		out_buf_str(b, "      </dkim>\n");
 	}
 	/* the schema wants at least one SPF result */
-	sb_str(b, "      <spf>\n");
+	out_buf_str(b, "      <spf>\n");
 	xml_elem(b, "        ", "domain", h->spf_domain != NULL &&
 	    *h->spf_domain != '\0' ? h->spf_domain : h->from);
 	xml_elem(b, "        ", "scope", mfrom ? "mfrom" : "helo");
 	xml_elem(b, "        ", "result", one_of(h->spf, spf_results, "none"));
-	sb_str(b, "      </spf>\n    </auth_results>\n  </record>\n");
+	out_buf_str(b, "      </spf>\n    </auth_results>\n  </record>\n");
 }
 
 static char *
 xml_report(const struct agg *a, const struct group *g,
     const struct dmarc_agg_opts *o, const char *report_id, size_t *len)
 {
-	struct sbuf b = { 0 };
+	struct out_buf b = { 0 };
 	const struct hline *p = &g->policy;
 	size_t i;
 	char tmp[2] = { 0 };
 
-	sb_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	out_buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<dmarc:feedback xmlns:dmarc=\"http://dmarc.org/dmarc-xml/0.1\">\n"
 	    "  <version>1.0</version>\n  <report_metadata>\n");
 	xml_elem(&b, "    ", "org_name", o->org);
@@ -1128,9 +1049,9 @@ xml_report(const struct agg *a, const struct group *g,
 	if (o->extra_contact != NULL)
 		xml_elem(&b, "    ", "extra_contact_info", o->extra_contact);
 	xml_elem(&b, "    ", "report_id", report_id);
-	sb_fmt(&b, "    <date_range>\n      <begin>%lld</begin>\n"
+	out_buf_printf(&b, "    <date_range>\n      <begin>%lld</begin>\n"
 	    "      <end>%lld</end>\n    </date_range>\n", g->begin, g->end);
-	sb_str(&b, "  </report_metadata>\n  <policy_published>\n");
+	out_buf_str(&b, "  </report_metadata>\n  <policy_published>\n");
 	xml_elem(&b, "    ", "domain", g->pdomain);
 	tmp[0] = p->adkim == 's' ? 's' : 'r';
 	xml_elem(&b, "    ", "adkim", tmp);
@@ -1139,12 +1060,12 @@ xml_report(const struct agg *a, const struct group *g,
 	xml_elem(&b, "    ", "p", one_of(p->p, dispositions, "none"));
 	xml_elem(&b, "    ", "sp", one_of(p->sp != NULL && *p->sp ? p->sp :
 	    p->p, dispositions, "none"));
-	sb_fmt(&b, "    <pct>%d</pct>\n", p->pct);
+	out_buf_printf(&b, "    <pct>%d</pct>\n", p->pct);
 	xml_elem(&b, "    ", "fo", p->fo != NULL && *p->fo ? p->fo : "0");
-	sb_str(&b, "  </policy_published>\n");
+	out_buf_str(&b, "  </policy_published>\n");
 	for (i = g->first; i != SIZE_MAX; i = a->r[i].next)
 		xml_row(&b, &a->r[i]);
-	sb_str(&b, "</dmarc:feedback>\n");
+	out_buf_str(&b, "</dmarc:feedback>\n");
 	return sb_take(&b, len);
 }
 
@@ -1508,7 +1429,7 @@ rfc5322_date(time_t when, char *buf, size_t size)
 /* s made safe for a header field value: printable US-ASCII only, at most
  * max bytes. */
 static void
-sb_safe(struct sbuf *b, const char *s, size_t max)
+sb_safe(struct out_buf *b, const char *s, size_t max)
 {
 	size_t i;
 	char c;
@@ -1519,27 +1440,27 @@ sb_safe(struct sbuf *b, const char *s, size_t max)
 			c = ' ';
 		else if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7F)
 			c = '?';
-		sb_add(b, &c, 1);
+		out_buf_add(b, &c, 1);
 	}
 }
 
 /* "Name: value" folded at spaces so that no line passes 78 columns when
  * it can be helped (and 998 never: long words are cut). */
 static void
-sb_field(struct sbuf *b, const char *name, const char *value)
+sb_field(struct out_buf *b, const char *name, const char *value)
 {
-	struct sbuf v = { 0 };
+	struct out_buf v = { 0 };
 	size_t col, i, w;
 	const char *s;
 
 	sb_safe(&v, value, 8000);
 	if (v.oom) {
 		b->oom = 1;
-		sb_free(&v);
+		out_buf_free(&v);
 		return;
 	}
-	sb_str(b, name);
-	sb_add(b, ":", 1);
+	out_buf_str(b, name);
+	out_buf_add(b, ":", 1);
 	col = strlen(name) + 1;
 	s = v.p != NULL ? v.p : "";
 	while (*s != '\0') {
@@ -1552,19 +1473,19 @@ sb_field(struct sbuf *b, const char *name, const char *value)
 		if (w > 900)
 			w = 900;
 		if (col + 1 + w > 78 && col > 1) {
-			sb_str(b, "\r\n\t");
+			out_buf_str(b, "\r\n\t");
 			col = 8;
 		} else {
-			sb_add(b, " ", 1);
+			out_buf_add(b, " ", 1);
 			col++;
 		}
 		for (i = 0; i < w; i++)
-			sb_add(b, s + i, 1);
+			out_buf_add(b, s + i, 1);
 		col += w;
 		s += w;
 	}
-	sb_str(b, "\r\n");
-	sb_free(&v);
+	out_buf_str(b, "\r\n");
+	out_buf_free(&v);
 }
 
 /* The end of the header section of msg (the blank line's start), or
@@ -1644,28 +1565,28 @@ sevenbit_clean(const char *s, size_t n)
 
 /* s[0..n) with every line ending made CRLF (bare CR dropped). */
 static void
-sb_crlf(struct sbuf *b, const char *s, size_t n)
+sb_crlf(struct out_buf *b, const char *s, size_t n)
 {
 	size_t i, start = 0;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\r') {
-			sb_add(b, s + start, i - start);
+			out_buf_add(b, s + start, i - start);
 			start = i + 1;
 		} else if (s[i] == '\n') {
-			sb_add(b, s + start, i - start);
-			sb_add(b, "\r\n", 2);
+			out_buf_add(b, s + start, i - start);
+			out_buf_add(b, "\r\n", 2);
 			start = i + 1;
 		}
 	}
-	sb_add(b, s + start, n - start);
+	out_buf_add(b, s + start, n - start);
 	if (n > 0 && s[n - 1] != '\n')
-		sb_add(b, "\r\n", 2);
+		out_buf_add(b, "\r\n", 2);
 }
 
 /* RFC 2045 quoted-printable of s[0..n), line breaks kept as CRLF. */
 static void
-sb_qp(struct sbuf *b, const char *s, size_t n)
+sb_qp(struct out_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, col = 0;
@@ -1678,7 +1599,7 @@ sb_qp(struct sbuf *b, const char *s, size_t n)
 		if (c == '\r')
 			continue;
 		if (c == '\n') {
-			sb_add(b, "\r\n", 2);
+			out_buf_add(b, "\r\n", 2);
 			col = 0;
 			continue;
 		}
@@ -1688,25 +1609,25 @@ sb_qp(struct sbuf *b, const char *s, size_t n)
 		if (c == '=' || c >= 0x7F || (c < 0x20 && c != '\t') ||
 		    wsp_end) {
 			if (col + 3 > 75) {
-				sb_add(b, "=\r\n", 3);
+				out_buf_add(b, "=\r\n", 3);
 				col = 0;
 			}
 			e[0] = '=';
 			e[1] = hex[c >> 4];
 			e[2] = hex[c & 15];
-			sb_add(b, e, 3);
+			out_buf_add(b, e, 3);
 			col += 3;
 		} else {
 			if (col + 1 > 75) {
-				sb_add(b, "=\r\n", 3);
+				out_buf_add(b, "=\r\n", 3);
 				col = 0;
 			}
-			sb_add(b, (const char *)&c, 1);
+			out_buf_add(b, (const char *)&c, 1);
 			col++;
 		}
 	}
 	if (n > 0 && s[n - 1] != '\n')
-		sb_add(b, "\r\n", 2);
+		out_buf_add(b, "\r\n", 2);
 }
 
 static const char *
@@ -1736,25 +1657,25 @@ ar_value(const struct dmarc_verdict *v)
 }
 
 static void
-report_headers(struct sbuf *b, const struct dmarc_verdict *v,
+report_headers(struct out_buf *b, const struct dmarc_verdict *v,
     const char *ip, const char *sender, char **to, time_t when,
     const char *boundary)
 {
 	static unsigned long counter;
 	char date[64], tmp[600];
 	const char *host = strrchr(sender, '@');
-	struct sbuf list = { 0 };
+	struct out_buf list = { 0 };
 	size_t i;
 
 	rfc5322_date(when, date, sizeof(date));
 	sb_field(b, "From", sender);
 	for (i = 0; to[i] != NULL; i++) {
 		if (i > 0)
-			sb_str(&list, ", ");
-		sb_str(&list, to[i]);
+			out_buf_str(&list, ", ");
+		out_buf_str(&list, to[i]);
 	}
 	sb_field(b, "To", nz(list.p));
-	sb_free(&list);
+	out_buf_free(&list);
 	snprintf(tmp, sizeof(tmp), "DMARC failure report for %.253s%s%.64s",
 	    nz(v->from_domain), ip != NULL ? " from " : "", nz(ip));
 	sb_field(b, "Subject", tmp);
@@ -1766,50 +1687,50 @@ report_headers(struct sbuf *b, const struct dmarc_verdict *v,
 	sb_field(b, "Message-ID", tmp);
 	sb_field(b, "MIME-Version", "1.0");
 	sb_field(b, "Auto-Submitted", "auto-generated");
-	sb_fmt(b, "Content-Type: multipart/report; "
+	out_buf_printf(b, "Content-Type: multipart/report; "
 	    "report-type=feedback-report;\r\n\tboundary=\"%s\"\r\n", boundary);
-	sb_str(b, "\r\nThis is a multi-part message in MIME format.\r\n");
+	out_buf_str(b, "\r\nThis is a multi-part message in MIME format.\r\n");
 }
 
 static void
-report_text(struct sbuf *b, const struct dmarc_verdict *v, const char *ip,
+report_text(struct out_buf *b, const struct dmarc_verdict *v, const char *ip,
     time_t when)
 {
 	char date[64];
-	struct sbuf t = { 0 };
+	struct out_buf t = { 0 };
 
 	rfc5322_date(when, date, sizeof(date));
-	sb_str(&t, "This is an authentication failure report for a message "
-	    "received from IP address ");
+	out_buf_str(&t, "This is an authentication failure report for a "
+	    "message received from IP address ");
 	sb_safe(&t, ip != NULL ? ip : "(unknown)", 64);
-	sb_str(&t, " on ");
-	sb_str(&t, date);
-	sb_str(&t, ".\r\n\r\nAuthor (From:) domain: ");
+	out_buf_str(&t, " on ");
+	out_buf_str(&t, date);
+	out_buf_str(&t, ".\r\n\r\nAuthor (From:) domain: ");
 	sb_safe(&t, v->from_domain, 253);
-	sb_str(&t, "\r\nDMARC result: ");
+	out_buf_str(&t, "\r\nDMARC result: ");
 	sb_safe(&t, v->result, 16);
-	sb_str(&t, " (");
+	out_buf_str(&t, " (");
 	sb_safe(&t, status_word(v->status), 16);
-	sb_str(&t, ")\r\nPolicy domain: ");
+	out_buf_str(&t, ")\r\nPolicy domain: ");
 	sb_safe(&t, v->used_domain, 253);
-	sb_str(&t, "\r\nPublished policy: ");
+	out_buf_str(&t, "\r\nPublished policy: ");
 	sb_safe(&t, v->domain_policy, 16);
-	sb_str(&t, "\r\nDisposition: ");
+	out_buf_str(&t, "\r\nDisposition: ");
 	sb_safe(&t, v->disposition, 16);
-	sb_str(&t, "\r\nSPF aligned: ");
-	sb_str(&t, v->spf_aligned ? "yes" : "no");
-	sb_str(&t, "\r\nDKIM aligned: ");
-	sb_str(&t, v->dkim_aligned ? "yes" : "no");
-	sb_str(&t, "\r\n");
+	out_buf_str(&t, "\r\nSPF aligned: ");
+	out_buf_str(&t, v->spf_aligned ? "yes" : "no");
+	out_buf_str(&t, "\r\nDKIM aligned: ");
+	out_buf_str(&t, v->dkim_aligned ? "yes" : "no");
+	out_buf_str(&t, "\r\n");
 	if (t.oom)
 		b->oom = 1;
 	else
-		sb_add(b, t.p, t.len);
-	sb_free(&t);
+		out_buf_add(b, t.p, t.len);
+	out_buf_free(&t);
 }
 
 static void
-report_feedback(struct sbuf *b, const struct dmarc_verdict *v,
+report_feedback(struct out_buf *b, const struct dmarc_verdict *v,
     const struct dmarc_auth *a, const char *ip, const char *msg,
     size_t hlen, time_t when)
 {
@@ -1823,9 +1744,9 @@ report_feedback(struct sbuf *b, const struct dmarc_verdict *v,
 	sb_field(b, "User-Agent", "mxkit-dmarceval/" MXKIT_VERSION);
 	sb_field(b, "Version", "1");
 	if ((mf = return_path(msg, hlen)) != NULL) {
-		sb_str(b, "Original-Mail-From: <");
+		out_buf_str(b, "Original-Mail-From: <");
 		sb_safe(b, mf, DR_MAX_ADDR);
-		sb_str(b, ">\r\n");
+		out_buf_str(b, ">\r\n");
 		free(mf);
 	}
 	sb_field(b, "Arrival-Date", date);
@@ -1878,7 +1799,7 @@ dmarc_forensic_report(const struct dmarc_verdict *v,
     const char *msg, size_t msglen, time_t when, size_t *len,
     const char **why)
 {
-	struct sbuf b = { 0 };
+	struct out_buf b = { 0 };
 	char **to, boundary[80], dflt[300];
 	const char *dummy, *c, *dropped = NULL;
 	size_t hlen, i;
@@ -1921,35 +1842,35 @@ dmarc_forensic_report(const struct dmarc_verdict *v,
 		free(to[i]);
 	free(to);
 
-	sb_fmt(&b, "\r\n--%s\r\n", boundary);
-	sb_str(&b, "Content-Type: text/plain; charset=us-ascii\r\n"
+	out_buf_printf(&b, "\r\n--%s\r\n", boundary);
+	out_buf_str(&b, "Content-Type: text/plain; charset=us-ascii\r\n"
 	    "Content-Transfer-Encoding: 7bit\r\n\r\n");
 	report_text(&b, v, ip, when);
 
-	sb_fmt(&b, "\r\n--%s\r\n", boundary);
-	sb_str(&b, "Content-Type: message/feedback-report\r\n"
+	out_buf_printf(&b, "\r\n--%s\r\n", boundary);
+	out_buf_str(&b, "Content-Type: message/feedback-report\r\n"
 	    "Content-Transfer-Encoding: 7bit\r\n\r\n");
 	report_feedback(&b, v, a, ip, msg, hlen, when);
 
-	sb_fmt(&b, "\r\n--%s\r\n", boundary);
+	out_buf_printf(&b, "\r\n--%s\r\n", boundary);
 	if (msglen <= DR_MAX_FULLMSG && sevenbit_clean(msg, msglen)) {
-		sb_str(&b, "Content-Type: message/rfc822\r\n"
+		out_buf_str(&b, "Content-Type: message/rfc822\r\n"
 		    "Content-Disposition: inline\r\n"
 		    "Content-Transfer-Encoding: 7bit\r\n\r\n");
 		sb_crlf(&b, msg, msglen);
 	} else if (sevenbit_clean(msg, hlen)) {
-		sb_str(&b, "Content-Type: text/rfc822-headers\r\n"
+		out_buf_str(&b, "Content-Type: text/rfc822-headers\r\n"
 		    "Content-Disposition: inline\r\n"
 		    "Content-Transfer-Encoding: 7bit\r\n\r\n");
 		sb_crlf(&b, msg, hlen);
 	} else {
-		sb_str(&b, "Content-Type: text/rfc822-headers; "
+		out_buf_str(&b, "Content-Type: text/rfc822-headers; "
 		    "charset=utf-8\r\n"
 		    "Content-Disposition: inline\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		sb_qp(&b, msg, hlen);
 	}
-	sb_fmt(&b, "\r\n--%s--\r\n", boundary);
+	out_buf_printf(&b, "\r\n--%s--\r\n", boundary);
 	if ((out = sb_take(&b, len)) == NULL)
 		*why = "out of memory";
 	else

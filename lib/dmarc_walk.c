@@ -19,32 +19,6 @@
 
 #include "dmarc_int.h"
 
-static char *
-txt_join(const ldns_rr *rr, size_t *len)
-{
-	size_t i, total = 0, n = 0, sl;
-	const ldns_rdf *f;
-	char *s;
-
-	for (i = 0; i < ldns_rr_rd_count(rr); i++)
-		total += ldns_rdf_size(ldns_rr_rdf(rr, i));
-	if ((s = malloc(total + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
-		f = ldns_rr_rdf(rr, i);
-		if (ldns_rdf_size(f) == 0)
-			continue;
-		sl = ldns_rdf_data(f)[0];
-		if (sl > ldns_rdf_size(f) - 1)
-			sl = ldns_rdf_size(f) - 1;
-		memcpy(s + n, ldns_rdf_data(f) + 1, sl);
-		n += sl;
-	}
-	s[n] = '\0';
-	*len = n;
-	return s;
-}
-
 /* 1 when the one CNAME at qname points at target. */
 static int
 one_cname_to(const ldns_rdf *qname, const ldns_rdf *target)
@@ -109,7 +83,7 @@ fetch_into(struct dmarc_memo *m, struct dmarc_q *q)
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
 			continue;
 		owner = ldns_rr_owner(rr);
-		if ((txt = txt_join(rr, &len)) == NULL) {
+		if ((txt = dns_txt_join(rr, &len)) == NULL) {
 			m->oom = 1;
 			break;
 		}
@@ -132,7 +106,8 @@ fetch_into(struct dmarc_memo *m, struct dmarc_q *q)
 				q->cname_refused = 1;
 		}
 		ldns_rdf_deep_free(qname);
-		if (!q->cname_refused && (txt = txt_join(pick, &len)) != NULL) {
+		if (!q->cname_refused &&
+		    (txt = dns_txt_join(pick, &len)) != NULL) {
 			if (dmarc_rec_parse(txt, len, &q->rec, &why) == 0)
 				q->got = DMARC_F_ONE;
 			free(txt);

@@ -1163,9 +1163,8 @@ dns_answer_free(struct dns_answer *a)
 	free(a);
 }
 
-/* One TXT record's character-strings, joined (RFC 6376 3.6.2.2). */
-static char *
-txt_join(const ldns_rr *rr, size_t *len)
+char *
+dns_txt_join(const ldns_rr *rr, size_t *len)
 {
 	size_t i, n = 0, sl;
 	const ldns_rdf *f;
@@ -1216,8 +1215,8 @@ dns_txt(const char *name, char ***txt, size_t **lens, size_t *n, int *secure)
 		*txt = calloc(cnt, sizeof(**txt));
 		*lens = calloc(cnt, sizeof(**lens));
 		for (i = 0; *txt != NULL && *lens != NULL && i < cnt; i++)
-			if (((*txt)[i] = txt_join(ldns_rr_list_rr(a->rrs, i),
-			    &(*lens)[i])) == NULL)
+			if (((*txt)[i] = dns_txt_join(
+			    ldns_rr_list_rr(a->rrs, i), &(*lens)[i])) == NULL)
 				break;
 		if (i < cnt) {
 			dns_txt_free(*txt, *lens, i);

@@ -65,6 +65,10 @@ void dns_answer_free(struct dns_answer *a);
 enum dns_status dns_txt(const char *name, char ***txt, size_t **lens,
     size_t *n, int *secure);
 void dns_txt_free(char **txt, size_t *lens, size_t n);
+/* One TXT record's character-strings joined (RFC 6376 3.6.2.2, RFC 7208
+ * 3.3), NUL-terminated, malloc'd, its length in *len; NULL on ENOMEM.
+ * For callers that walk dns_query's answer themselves. */
+char *dns_txt_join(const ldns_rr *rr, size_t *len);
 
 /* Counters for tests and --summary. */
 struct dns_stats {

@@ -211,3 +211,28 @@ msg_unfold(const char *value, size_t len, size_t *len_out)
 		*len_out = (size_t)(o - out);
 	return out;
 }
+
+int
+msg_is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+int
+msg_is_dot_atom(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return 0;
+		} else if (!msg_is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}

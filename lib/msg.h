@@ -53,4 +53,10 @@ size_t msg_count(const struct msg *m, const char *name);
  * NUL-terminated string (NULL on ENOMEM); *len_out gets its length if non-NULL. */
 char *msg_unfold(const char *value, size_t len, size_t *len_out);
 
+/* 1 when c is RFC 5322 atext (3.2.3). */
+int msg_is_atext(unsigned char c);
+/* 1 when s[0..n) is an RFC 5322 dot-atom (3.2.3: runs of atext joined by
+ * single dots), which a structured field may carry without quotes. */
+int msg_is_dot_atom(const char *s, size_t n);
+
 #endif

@@ -11,16 +11,9 @@
  * than producing unbalanced JSON. */
 #define OUT_MAX_DEPTH	16
 
-struct buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	int	 oom;		/* an allocation failed: the record is lost */
-};
-
 struct out {
 	enum out_mode	 mode;
-	struct buf	 b;
+	struct out_buf	 b;
 	int		 open;		/* between begin and finish */
 	int		 finished;	/* record closed, ready for out_end */
 	int		 depth;		/* open JSON containers (or ignored ones) */
@@ -30,7 +23,7 @@ struct out {
 };
 
 static int
-buf_reserve(struct buf *b, size_t extra)
+buf_reserve(struct out_buf *b, size_t extra)
 {
 	size_t cap;
 	char *p;
@@ -55,7 +48,7 @@ fail:
 }
 
 static void
-buf_add(struct buf *b, const void *s, size_t n)
+buf_add(struct out_buf *b, const void *s, size_t n)
 {
 	if (buf_reserve(b, n) == -1)
 		return;
@@ -65,19 +58,19 @@ buf_add(struct buf *b, const void *s, size_t n)
 }
 
 static void
-buf_addc(struct buf *b, char c)
+buf_addc(struct out_buf *b, char c)
 {
 	buf_add(b, &c, 1);
 }
 
 static void
-buf_adds(struct buf *b, const char *s)
+buf_adds(struct out_buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
 }
 
 static void
-buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+buf_vprintf(struct out_buf *b, const char *fmt, va_list ap)
 {
 	va_list aq;
 	int n;
@@ -92,7 +85,7 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 }
 
 static void
-buf_reset(struct buf *b)
+buf_reset(struct out_buf *b)
 {
 	b->len = 0;
 	b->oom = 0;
@@ -101,7 +94,7 @@ buf_reset(struct buf *b)
 }
 
 static void
-buf_free(struct buf *b)
+buf_free(struct out_buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
@@ -111,7 +104,7 @@ buf_free(struct buf *b)
  * quote itself, written '\''.  NUL cannot live in a shell variable, so it
  * is dropped. */
 static void
-buf_shell_quote(struct buf *b, const char *s, size_t n)
+buf_shell_quote(struct out_buf *b, const char *s, size_t n)
 {
 	size_t i;
 
@@ -164,8 +157,22 @@ utf8_seq(const unsigned char *s, size_t n, size_t *bad)
 	return need + 1;
 }
 
+int
+out_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k, bad;
+
+	while (i < n) {
+		if ((k = utf8_seq(u + i, n - i, &bad)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 static void
-buf_json_string(struct buf *b, const char *str, size_t n)
+buf_json_string(struct out_buf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
@@ -207,7 +214,7 @@ buf_json_string(struct buf *b, const char *str, size_t n)
 }
 
 static char *
-buf_steal(struct buf *b)
+buf_steal(struct out_buf *b)
 {
 	char *p;
 
@@ -224,7 +231,7 @@ buf_steal(struct buf *b)
 char *
 out_shell_quote(const char *s, size_t n)
 {
-	struct buf b = { 0 };
+	struct out_buf b = { 0 };
 
 	buf_shell_quote(&b, s, n);
 	return buf_steal(&b);
@@ -233,7 +240,7 @@ out_shell_quote(const char *s, size_t n)
 char *
 out_json_string(const char *s, size_t n)
 {
-	struct buf b = { 0 };
+	struct out_buf b = { 0 };
 
 	buf_json_string(&b, s, n);
 	return buf_steal(&b);
@@ -420,7 +427,7 @@ out_bool(struct out *o, const char *name, int value)
 void
 out_list(struct out *o, const char *name, const char *const *v, size_t n)
 {
-	struct buf joined = { 0 };
+	struct out_buf joined = { 0 };
 	size_t i;
 
 	ensure_open(o);
@@ -575,4 +582,47 @@ out_end(struct out *o, FILE *fp)
 	if (len > 0 && fwrite(rec, 1, len, fp) != len)
 		return -1;
 	return ferror(fp) ? -1 : 0;
+}
+
+/* ---- the buffer, for other modules ---- */
+
+int
+out_buf_add(struct out_buf *b, const void *s, size_t n)
+{
+	buf_add(b, s, n);
+	return b->oom ? -1 : 0;
+}
+
+void
+out_buf_str(struct out_buf *b, const char *s)
+{
+	buf_adds(b, s);
+}
+
+void
+out_buf_printf(struct out_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+out_buf_free(struct out_buf *b)
+{
+	buf_free(b);
+}
+
+int
+out_hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
 }

@@ -47,7 +47,30 @@ const char *out_record(struct out *o, size_t *len);
 int out_end(struct out *o, FILE *fp);
 
 /* Escaping helpers, exposed for reuse and tests; malloc'd results. */
+/* 1 when s[0..n) is well-formed UTF-8 (ASCII included), else 0. */
+int out_utf8_valid(const char *s, size_t n);
 char *out_shell_quote(const char *s, size_t n);
 char *out_json_string(const char *s, size_t n);
+/* The value of the hex digit c (either case), -1 for anything else: for
+ * undoing %XX and =XX escapes. */
+int out_hex_value(int c);
+
+/* The growable string the writers build records in, for any module that
+ * builds text: zero it to start; p stays NUL-terminated once anything was
+ * added.  The first failed allocation sets oom and drops every later
+ * addition, so a caller checks once at the end. */
+struct out_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	int	 oom;
+};
+/* Append s[0..n); 0, or -1 once oom is set. */
+int out_buf_add(struct out_buf *b, const void *s, size_t n);
+void out_buf_str(struct out_buf *b, const char *s);
+void out_buf_printf(struct out_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Free p and zero b. */
+void out_buf_free(struct out_buf *b);
 
 #endif

@@ -55,6 +55,16 @@ spf_result_parse(const char *word)
 }
 
 int
+spf_scope_parse(const char *word)
+{
+	if (strcasecmp(word, "mfrom") == 0)
+		return SPF_SCOPE_MFROM;
+	if (strcasecmp(word, "helo") == 0)
+		return SPF_SCOPE_HELO;
+	return -1;
+}
+
+int
 spf_result_exit(enum spfr r)
 {
 	return (int)r;
@@ -82,16 +92,26 @@ spf_aprintf(const char *fmt, ...)
 }
 
 /* The first problem wins: it is the one that stopped the evaluation. */
+static void
+set_problem(struct spf *s, char **slot, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+set_problem(struct spf *s, char **slot, const char *fmt, va_list ap)
+{
+	if (s->c.perm != NULL || s->c.temp != NULL)
+		return;
+	if (vasprintf(slot, fmt, ap) < 0)
+		*slot = strdup("out of memory");
+}
+
 void
 spf_set_perm(struct spf *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->c.perm != NULL || s->c.temp != NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s->c.perm, fmt, ap) < 0)
-		s->c.perm = strdup("out of memory");
+	set_problem(s, &s->c.perm, fmt, ap);
 	va_end(ap);
 }
 
@@ -100,11 +120,8 @@ spf_set_temp(struct spf *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->c.perm != NULL || s->c.temp != NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s->c.temp, fmt, ap) < 0)
-		s->c.temp = strdup("out of memory");
+	set_problem(s, &s->c.temp, fmt, ap);
 	va_end(ap);
 }
 

@@ -47,6 +47,8 @@ enum spf_scope {
 	SPF_SCOPE_MFROM,	/* MAIL FROM; an empty sender checks postmaster@HELO */
 	SPF_SCOPE_HELO,		/* the HELO identity on its own */
 };
+/* "mfrom" or "helo" (case-insensitive) as the scope; -1 otherwise. */
+int spf_scope_parse(const char *word);
 
 /* RFC 7208 section 4.6.4; zero fields take these defaults. */
 #define SPF_MAX_LOOKUPS	10	/* terms that cause DNS queries */

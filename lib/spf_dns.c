@@ -29,7 +29,7 @@ spf_count_lookup(struct spf *s)
 int
 spf_count_void(struct spf *s)
 {
-	if (++s->c.voids <= s->o.limits.void_lookups)
+	if (++s->c.voids <= s->o.limits.void_lookups || s->c.guessing)
 		return 0;
 	spf_set_perm(s, "more than %u void DNS lookups",
 	    s->o.limits.void_lookups);
@@ -477,8 +477,15 @@ top_record(struct spf *s, SPF_response_t *resp, SPF_record_t **recp,
 	if (s->c.domain == NULL)
 		return 1;
 	r = fetch_record(s, resp, s->c.domain, 1, recp);
+	/* The void limit is for the lookups of a record's terms (RFC 7208
+	 * 4.6.4): the domain's own missing record is not one of them. */
+	if (r == 1)
+		s->c.voids = 0;
+	/* The best guess is local policy, not a published record: guessing
+	 * about a domain that has no A or MX records is still a guess. */
 	if (r == 1 && s->o.guess != NULL && s->c.perm == NULL) {
 		*guessed = 1;
+		s->c.guessing = 1;
 		if (load_record(s, resp, s->c.domain, s->o.guess,
 		    strlen(s->o.guess), 1, recp) != SPF_E_SUCCESS)
 			return -1;

@@ -56,6 +56,7 @@ struct spf_ctx {
 	struct spf_rec *recs;
 	size_t nrecs;
 	unsigned lookups, voids;
+	int guessing;		/* the best-guess record: no void limit */
 	char *perm, *temp;	/* first problem */
 	int none;		/* the top domain has no record */
 	int mx_cidr4, mx_cidr6;	/* for the A lookups after an MX answer */

@@ -3,12 +3,13 @@
 #include "spf_int.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns.h"
+#include "msg.h"
+#include "out.h"
 
 /* ---- explanation ---- */
 
@@ -144,109 +145,57 @@ smtp_comment(struct spf *s, const struct spf_verdict *v)
 
 /* ---- Received-SPF (RFC 7208 9.1) ---- */
 
-static int
-is_dot_atom(const char *v)
-{
-	const char *atext = "!#$%&'*+-/=?^_`{|}~";
-	int prev_dot = 1;
-
-	if (*v == '\0')
-		return 0;
-	for (; *v != '\0'; v++) {
-		if (*v == '.') {
-			if (prev_dot)
-				return 0;
-			prev_dot = 1;
-		} else if (isalnum((unsigned char)*v) ||
-		    strchr(atext, *v) != NULL) {
-			prev_dot = 0;
-		} else {
-			return 0;
-		}
-	}
-	return !prev_dot;
-}
-
-struct sb {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
+/* Text with the characters special in open escaped by '\'.  Controls
+ * become '?'; so do 8-bit bytes, unless the text is UTF-8, which RFC 6532
+ * allows in a header field (an SMTPUTF8 sender stays readable). */
 static void
-sb_put(struct sb *b, const char *s, size_t n)
+sb_escaped(struct out_buf *b, const char *s, const char *special)
 {
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, cap);
+	int utf8 = out_utf8_valid(s, strlen(s));
 
-		if (np == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sb_str(struct sb *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-/* Text with the characters special in open escaped by '\'; controls
- * and 8-bit bytes become '?' (a header field is ASCII). */
-static void
-sb_escaped(struct sb *b, const char *s, const char *special)
-{
 	for (; *s != '\0'; s++) {
 		char ch = *s;
 
-		if ((unsigned char)ch < 0x20 || (unsigned char)ch >= 0x7f)
+		if ((unsigned char)ch < 0x20 || (unsigned char)ch == 0x7f ||
+		    ((unsigned char)ch >= 0x80 && !utf8))
 			ch = '?';
 		if (strchr(special, ch) != NULL)
-			sb_put(b, "\\", 1);
-		sb_put(b, &ch, 1);
+			out_buf_add(b, "\\", 1);
+		out_buf_add(b, &ch, 1);
 	}
 }
 
 static void
-sb_pair(struct sb *b, const char *key, const char *value)
+sb_pair(struct out_buf *b, const char *key, const char *value)
 {
 	if (value == NULL)
 		return;
-	sb_str(b, " ");
-	sb_str(b, key);
-	sb_str(b, "=");
-	if (is_dot_atom(value)) {
-		sb_str(b, value);
+	out_buf_str(b, " ");
+	out_buf_str(b, key);
+	out_buf_str(b, "=");
+	if (msg_is_dot_atom(value, strlen(value))) {
+		out_buf_str(b, value);
 	} else {
-		sb_str(b, "\"");
+		out_buf_str(b, "\"");
 		sb_escaped(b, value, "\"\\");
-		sb_str(b, "\"");
+		out_buf_str(b, "\"");
 	}
-	sb_str(b, ";");
+	out_buf_str(b, ";");
 }
 
 static char *
 received(struct spf *s, const struct spf_query *q, const struct spf_verdict *v,
     const char *ip)
 {
-	struct sb b = { NULL, 0, 0, 0 };
+	struct out_buf b = { NULL, 0, 0, 0 };
 	const char *from = q->scope == SPF_SCOPE_HELO ? NULL :
 	    q->sender == NULL || strcmp(q->sender, "<>") == 0 ? "" : q->sender;
 
-	sb_str(&b, v->guessed ? "X-SPF-Guess: " : "Received-SPF: ");
-	sb_str(&b, spf_result_name(v->result));
-	sb_str(&b, " (");
+	out_buf_str(&b, v->guessed ? "X-SPF-Guess: " : "Received-SPF: ");
+	out_buf_str(&b, spf_result_name(v->result));
+	out_buf_str(&b, " (");
 	sb_escaped(&b, v->header_comment, "()\\");
-	sb_str(&b, ")");
+	out_buf_str(&b, ")");
 	sb_pair(&b, "client-ip", ip);
 	sb_pair(&b, "envelope-from", from);
 	sb_pair(&b, "helo", q->helo);
@@ -254,7 +203,7 @@ received(struct spf *s, const struct spf_query *q, const struct spf_verdict *v,
 	sb_pair(&b, "identity", v->identity);
 	sb_pair(&b, "mechanism", v->mechanism);
 	sb_pair(&b, "problem", v->problem);
-	if (b.err) {
+	if (b.oom) {
 		free(b.p);
 		return NULL;
 	}
@@ -290,7 +239,7 @@ spf_verdict_strings(struct spf *s, const struct spf_query *q,
 char *
 spf_received_field(const struct spf_verdict *v, const char *eol)
 {
-	struct sb b = { NULL, 0, 0, 0 };
+	struct out_buf b = { NULL, 0, 0, 0 };
 	const char *p = v->received, *sp;
 	size_t col = 0, elen = strlen(eol);
 
@@ -300,15 +249,15 @@ spf_received_field(const struct spf_verdict *v, const char *eol)
 		size_t n = sp != NULL ? (size_t)(sp - p) : strlen(p);
 
 		if (col > 0 && col + n > 78) {
-			sb_put(&b, eol, elen);
+			out_buf_add(&b, eol, elen);
 			col = 0;
 		}
-		sb_put(&b, p, n);
+		out_buf_add(&b, p, n);
 		col += n;
 		p += n;
 	}
-	sb_put(&b, eol, elen);
-	if (b.err) {
+	out_buf_add(&b, eol, elen);
+	if (b.oom) {
 		free(b.p);
 		return NULL;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "out.h"
 #include "spf_record.h"
 
 #define EXPAND_MAX	(SPF_RECORD_MAX * 8)
@@ -433,36 +434,16 @@ spf_parsed_free(struct spf_parsed *p)
 
 /* ---- expansion ---- */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
+/* Expansions are bounded: a hostile record cannot make us build more
+ * than EXPAND_MAX bytes. */
 static void
-put(struct buf *b, const char *s, size_t n)
+put(struct out_buf *b, const char *s, size_t n)
 {
-	char *np;
-
-	if (b->err)
-		return;
 	if (b->len + n + 1 > EXPAND_MAX) {
-		b->err = 1;
+		b->oom = 1;
 		return;
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-
-		if ((np = realloc(b->p, cap)) == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	out_buf_add(b, s, n);
 }
 
 /* The value of a macro letter, in buf (big enough for an IPv6 address
@@ -517,7 +498,7 @@ letter_value(int letter, const struct spf_macro_ctx *c, char *buf,
 /* Split value on delims, keep the right-most keep parts (0: all) after
  * optional reversal, join with "." (RFC 7208 7.3). */
 static void
-transform(struct buf *out, const char *value, const char *delims, int keep,
+transform(struct out_buf *out, const char *value, const char *delims, int keep,
     int reverse, int escape)
 {
 	const char *parts[256];
@@ -563,7 +544,7 @@ transform(struct buf *out, const char *value, const char *delims, int keep,
 
 /* One "%{...}" of length mlen at m. */
 static void
-expand_one(struct buf *out, const char *m, size_t mlen,
+expand_one(struct out_buf *out, const char *m, size_t mlen,
     const struct spf_macro_ctx *c)
 {
 	char vbuf[600], delims[16];
@@ -585,7 +566,7 @@ expand_one(struct buf *out, const char *m, size_t mlen,
 
 /* RFC 7208 7.3: over 253 bytes, drop left-hand labels. */
 static void
-cut_left(struct buf *b)
+cut_left(struct out_buf *b)
 {
 	size_t off = 0;
 
@@ -606,7 +587,7 @@ int
 spf_macro_expand(const char *s, size_t len, int exp,
     const struct spf_macro_ctx *c, char **out, const char **why)
 {
-	struct buf b = { NULL, 0, 0, 0 };
+	struct out_buf b = { NULL, 0, 0, 0 };
 	size_t i, m;
 
 	*out = NULL;
@@ -632,7 +613,7 @@ spf_macro_expand(const char *s, size_t len, int exp,
 		else
 			expand_one(&b, s + i, m, c);
 	}
-	if (b.err) {
+	if (b.oom) {
 		free(b.p);
 		*why = "expansion too long or out of memory";
 		return -1;

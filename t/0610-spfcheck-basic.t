@@ -9,17 +9,7 @@
 
 PY=/usr/bin/python3
 Q="'"
-[ "$(command -v spfcheck)" = "$MXKIT_BIN/spfcheck" ] ||
-	{ echo "Bail out! $MXKIT_BIN/spfcheck is missing"; exit 1; }
-
-# kvget VAR FILE: a variable's value, by eval'ing the file as a user would
-kvget() { (eval "$(cat "$2")" && eval "printf '%s\n' \"\${$1}\""); }
-kv_expect() {
-	_got=$(kvget "$2" "$1") || { echo "kv: cannot read $2 from $1" >&2; return 1; }
-	[ "$_got" = "$3" ] && return 0
-	echo "kv: $2: expected '$3', got '$_got'" >&2
-	return 1
-}
+require_bin spfcheck
 
 dns_zone_begin spf.test spf.zone
 cat >>spf.zone <<'EOF'
@@ -245,6 +235,21 @@ test_expect_success '--guess: a domain with a record is not guessed' '
 	expect_status 1 chk g.kv --guess -i 198.51.100.1 -s u@pass.spf.test &&
 	kv_expect g.kv spf_result fail && kv_expect g.kv spf_result_guessed 0 &&
 	kvget spf_received g.kv | grep -q "^Received-SPF: fail "
+'
+
+test_expect_success '--guess about a domain with no records at all: neutral, not a void-lookup permerror' '
+	expect_status 3 chk g.kv --guess -i 203.0.113.200 -s u@nothing-here.spf.test &&
+	kv_expect g.kv spf_result neutral && kv_expect g.kv spf_result_guessed 1
+'
+
+test_expect_success 'the missing record of the domain itself is not a void lookup' '
+	expect_status 4 chk g.kv -i 192.0.2.77 -s u@nothing-here.spf.test &&
+	kv_expect g.kv spf_void_lookups 0
+'
+
+test_expect_success 'a UTF-8 sender stays UTF-8 in Received-SPF (RFC 6532)' '
+	expect_status 4 chk g.kv -i 192.0.2.77 -s "jö@nospf.spf.test" &&
+	kvget spf_received g.kv | grep -q "envelope-from=\"jö@nospf.spf.test\""
 '
 
 test_expect_success 'without --guess the same domain is none' '

@@ -8,10 +8,7 @@
 . "$TEST_SRC/rig/dns.sh"
 
 PY=/usr/bin/python3
-[ "$(command -v spfcheck)" = "$MXKIT_BIN/spfcheck" ] ||
-	{ echo "Bail out! $MXKIT_BIN/spfcheck is missing"; exit 1; }
-
-kvget() { (eval "$(cat "$2")" && eval "printf '%s\n' \"\${$1}\""); }
+require_bin spfcheck
 
 # rspf.py FILE RESULT IP SENDER HELO [NAME]: FILE holds one field as
 # written (folded, with its line ends) or, with --unfolded, one line.

@@ -8,8 +8,7 @@
 . "$TEST_SRC/rig/dns.sh"
 
 PY=/usr/bin/python3
-[ "$(command -v spfcheck)" = "$MXKIT_BIN/spfcheck" ] ||
-	{ echo "Bail out! $MXKIT_BIN/spfcheck is missing"; exit 1; }
+require_bin spfcheck
 
 dns_zone_begin spf.test spf.zone
 cat >>spf.zone <<'EOF'

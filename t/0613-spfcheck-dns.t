@@ -9,16 +9,7 @@
 . "$TEST_SRC/rig/dns.sh"
 
 PY=/usr/bin/python3
-[ "$(command -v spfcheck)" = "$MXKIT_BIN/spfcheck" ] ||
-	{ echo "Bail out! $MXKIT_BIN/spfcheck is missing"; exit 1; }
-
-kvget() { (eval "$(cat "$2")" && eval "printf '%s\n' \"\${$1}\""); }
-kv_expect() {
-	_got=$(kvget "$2" "$1") || { echo "kv: cannot read $2 from $1" >&2; return 1; }
-	[ "$_got" = "$3" ] && return 0
-	echo "kv: $2: expected '$3', got '$_got'" >&2
-	return 1
-}
+require_bin spfcheck
 
 # ---- zones: long records, limits, garbage ---------------------------------------
 

@@ -8,8 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v procmail >/dev/null 2>&1 || skip_all "procmail is not installed"
-[ "$(command -v spfcheck)" = "$MXKIT_BIN/spfcheck" ] ||
-	{ echo "Bail out! $MXKIT_BIN/spfcheck is missing"; exit 1; }
+require_bin spfcheck
 
 cat >spf.zone <<'EOF'
 $ORIGIN example.test.

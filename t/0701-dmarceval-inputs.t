@@ -6,12 +6,8 @@
 # text, kv and json outputs, filter mode with the A-R field parsed back by
 # python3-authres, and bad input (64, 65, 66).
 . "$(dirname "$0")/lib.sh"
-. "$TEST_SRC/lib-dkim.sh"
-. "$TEST_SRC/rig/dns.sh"
 . "$TEST_SRC/lib-dmarc.sh"
 
-[ -x "$MXKIT_BIN/dmarceval" ] || skip_all "dmarceval not built"
-command -v nsd >/dev/null 2>&1 || skip_all "nsd missing"
 /usr/bin/python3 -c 'import authres' 2>/dev/null || skip_all "python3-authres missing"
 dmarc_rig
 

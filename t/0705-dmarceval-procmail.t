@@ -9,13 +9,10 @@
 # hostile values reach no shell; when a program is missing or fails the
 # message arrives whole, without fields.
 . "$(dirname "$0")/lib.sh"
-. "$TEST_SRC/lib-dkim.sh"
-. "$TEST_SRC/rig/dns.sh"
 . "$TEST_SRC/lib-dmarc.sh"
 
 command -v procmail >/dev/null 2>&1 || skip_all "procmail is not installed"
 command -v formail >/dev/null 2>&1 || skip_all "formail is not installed"
-[ -x "$MXKIT_BIN/dmarceval" ] || skip_all "dmarceval not built"
 [ -x "$MXKIT_BIN/spfcheck" ] || skip_all "spfcheck not built"
 /usr/bin/python3 -c 'import authres' 2>/dev/null || skip_all "python3-authres missing"
 dmarc_rig

@@ -17,12 +17,8 @@
 # policy is in dmarceval's dmarc_domain_policy and in the A-R comment
 # "(p=reject dis=none)".
 . "$(dirname "$0")/lib.sh"
-. "$TEST_SRC/lib-dkim.sh"
-. "$TEST_SRC/rig/dns.sh"
 . "$TEST_SRC/lib-dmarc.sh"
 
-[ -x "$MXKIT_BIN/dmarceval" ] || skip_all "dmarceval not built"
-command -v nsd >/dev/null 2>&1 || skip_all "nsd missing"
 command -v node >/dev/null 2>&1 || skip_all "node missing"
 [ -d "$TOP/contrib/node/node_modules/mailauth" ] || skip_all "mailauth missing (make deps)"
 /usr/bin/python3 -c 'import authres' 2>/dev/null || skip_all "python3-authres missing"

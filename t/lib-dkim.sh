@@ -6,22 +6,15 @@
 #                     verdict, a DKIM-Signature tag's value, field stripping
 #   mkmsg FILE [N]    a plain test message (LF line endings), number N
 #   crlf IN OUT       the same message with CRLF line endings
-#   kvget VAR FILE    a variable's value from a kv output file, by eval'ing it
-#                     in a subshell (which is how a user would use it)
-#   kv_expect FILE VAR VALUE   kvget, compared; says what it got otherwise
 #   mbox_add MBOX MSG [SENDER]  append MSG to an mboxrd archive (From_ line,
 #                     ">*From " quoted, blank line after)
+# (kvget and kv_expect are t/lib.sh's.)
 
 PY=/usr/bin/python3
 
 # python3-dkim ships its own dkimsign and dkimverify in /usr/bin: make sure
 # ours are the ones on PATH.
-for _p in dkimsign dkimverify; do
-	if [ "$(command -v $_p)" != "$MXKIT_BIN/$_p" ]; then
-		echo "Bail out! $MXKIT_BIN/$_p is missing (PATH finds '$(command -v $_p)')"
-		exit 1
-	fi
-done
+require_bin dkimsign dkimverify
 forge() { "$PY" "$TEST_SRC/data/dkim-forge.py" "$@"; }
 
 mkmsg() {
@@ -47,17 +40,6 @@ EOF
 }
 
 crlf() { sed 's/$/\r/' "$1" >"$2"; }
-
-kvget() {
-	(eval "$(cat "$2")" && eval "printf '%s\n' \"\${$1}\"")
-}
-
-kv_expect() {
-	_got=$(kvget "$2" "$1") || { echo "kv: cannot read $2 from $1" >&2; return 1; }
-	[ "$_got" = "$3" ] && return 0
-	echo "kv: $2: expected '$3', got '$_got'" >&2
-	return 1
-}
 
 mbox_add() {
 	printf 'From %s Mon Jan  1 12:00:00 2024\n' "${3:-alice@example.test}" >>"$1"

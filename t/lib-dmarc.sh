@@ -1,7 +1,8 @@
 # t/lib-dmarc.sh: what the dmarceval tests (t/07xx-dmarceval-*) share.
-# Source after t/lib.sh, t/lib-dkim.sh and t/rig/dns.sh.
+# Source after t/lib.sh; it sources t/lib-dkim.sh and t/rig/dns.sh.
 #
-#   dmarc_rig         keys (dkimsign --keygen) for reject.test and
+#   dmarc_rig         skips the test when dmarceval is not built or nsd is
+#                     missing; keys (dkimsign --keygen) for reject.test and
 #                     other.test, the zone "test." (every scenario's DMARC,
 #                     SPF and DKIM records: see dmarc_zone) served by nsd;
 #                     bails out when the rig does not start
@@ -16,6 +17,9 @@
 #                     ptype.prop=value..." lines
 #   PSL               a Public Suffix List with a private registry,
 #                     registry.test, below the "test" TLD
+
+. "$TEST_SRC/lib-dkim.sh"
+. "$TEST_SRC/rig/dns.sh"
 
 ID=mx.test
 PSL=$TEST_DIR/psl.dat
@@ -52,6 +56,9 @@ _dmarc.fo0	TXT "v=DMARC1; p=reject; rua=mailto:agg@fo0.test; ruf=mailto:ruf@fo0.
 _dmarc.fo1	TXT "v=DMARC1; p=none; rua=mailto:agg@fo1.test; ruf=mailto:ruf@fo1.test,mailto:ruf2@fo1.test; fo=1"
 _dmarc.fod	TXT "v=DMARC1; p=reject; ruf=mailto:ruf@fod.test; fo=d"
 _dmarc.fos	TXT "v=DMARC1; p=reject; ruf=mailto:ruf@fos.test; fo=s"
+; ruf= outside the policy domain (RFC 7489 7.1): ok.test agreed, no.test did not
+_dmarc.foext	TXT "v=DMARC1; p=none; ruf=mailto:r@foext.test,mailto:x@ok.test,mailto:y@no.test; fo=1"
+foext.test._report._dmarc.ok	TXT "v=DMARC1"
 fo0		TXT "v=spf1 ip4:192.0.2.1 -all"
 fo1		TXT "v=spf1 ip4:192.0.2.1 -all"
 fod		TXT "v=spf1 ip4:192.0.2.1 -all"
@@ -84,6 +91,8 @@ ZONE
 }
 
 dmarc_rig() {
+	[ -x "$MXKIT_BIN/dmarceval" ] || skip_all "dmarceval not built"
+	command -v nsd >/dev/null 2>&1 || skip_all "nsd missing"
 	printf '// test PSL\ntest\nregistry.test\n' >"$PSL"
 	dkimsign --keygen rsa -d reject.test -s sel -k "$TEST_DIR/reject.key" \
 	    >"$TEST_DIR/reject.rec" &&

@@ -10,6 +10,7 @@
 # current directory), removed at exit unless MXKIT_KEEP=1.  at_exit CMD
 # queues cleanup (stopping servers) that runs however the script ends.
 # $TEST_SRC is t/, so shipped data is "$TEST_SRC/data/...".
+# Also here: require_bin, kvget and kv_expect (below).
 
 set -u
 TEST_SRC=$(cd "$(dirname "$0")" && pwd)
@@ -79,6 +80,30 @@ expect_status() {
 	"$@"; got=$?
 	[ "$got" = "$want" ] && return 0
 	echo "expected exit $want, got $got: $*" >&2
+	return 1
+}
+
+# require_bin NAME...: bail out unless PATH finds each NAME in $MXKIT_BIN
+# (python3-dkim ships a dkimsign and a dkimverify of its own, say).
+require_bin() {
+	for _p in "$@"; do
+		[ "$(command -v "$_p")" = "$MXKIT_BIN/$_p" ] && continue
+		echo "Bail out! $MXKIT_BIN/$_p is missing (PATH finds '$(command -v "$_p")')"
+		exit 1
+	done
+}
+
+# kvget VAR FILE: a variable's value from a kv output file, by eval'ing it
+# in a subshell (which is how a user would use it).
+kvget() {
+	(eval "$(cat "$2")" && eval "printf '%s\n' \"\${$1}\"")
+}
+
+# kv_expect FILE VAR VALUE: kvget, compared; says what it got otherwise.
+kv_expect() {
+	_got=$(kvget "$2" "$1") || { echo "kv: cannot read $2 from $1" >&2; return 1; }
+	[ "$_got" = "$3" ] && return 0
+	echo "kv: $2: expected '$3', got '$_got'" >&2
 	return 1
 }
 

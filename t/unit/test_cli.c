@@ -61,6 +61,23 @@ test_input_name(void **state)
 	assert_string_equal(cli_input_name("a.eml"), "a.eml");
 }
 
+/* A filter that cannot set up the DNS asks for a retry (75); the same
+ * failure without -f keeps its own status. */
+static void
+test_dns_setup_for(void **state)
+{
+	static char prog[] = "test_cli", *argv[] = { prog, NULL };
+	struct cli c;
+
+	(void)state;
+	cli_init(&c, argv, "usage\n");
+	c.zones[c.nzones++] = "/nonexistent/zone";
+	assert_int_equal(cli_dns_setup_for(&c, 0), EX_NOINPUT);
+	assert_int_equal(cli_dns_setup_for(&c, 1), EX_TEMPFAIL);
+	c.nzones = 0;
+	assert_int_equal(cli_dns_setup_for(&c, 1), 0);
+}
+
 /* A run's record: what emit saw, in order. */
 struct seen {
 	unsigned long n;
@@ -287,6 +304,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_input_name),
+		cmocka_unit_test(test_dns_setup_for),
 		cmocka_unit_test(test_mbox_in_order),
 		cmocka_unit_test(test_mbox_stop),
 		cmocka_unit_test(test_mbox_not_mbox),

@@ -367,6 +367,27 @@ test_body_not_scanned(void **state)
 	msg_free(&m);
 }
 
+static void
+test_dot_atom(void **state)
+{
+	static const char *const good[] = { "a", "example.com", "a.b.c",
+	    "!#$%&'*+-/=?^_`{|}~", "x1.Y2" };
+	static const char *const bad[] = { "", ".", "a.", ".a", "a..b",
+	    "a b", "a\"b", "a@b", "a(b)", "caf\xc3\xa9" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(msg_is_dot_atom(good[i], strlen(good[i])));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(msg_is_dot_atom(bad[i], strlen(bad[i])));
+	/* the length counts, not a NUL */
+	assert_true(msg_is_dot_atom("ab.c..", 4));
+	assert_false(msg_is_dot_atom("a\0b", 3));
+	assert_true(msg_is_atext('~'));
+	assert_false(msg_is_atext('.'));
+}
+
 int
 main(void)
 {
@@ -384,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_empty_and_blank_start),
 		cmocka_unit_test(test_8bit),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_dot_atom),
 		cmocka_unit_test(test_field_limit),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_body_not_scanned),

@@ -422,6 +422,38 @@ setup(void **state)
 	return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
+/* The buffer other modules build text in, and the hex digits. */
+static void
+test_out_buf(void **state)
+{
+	struct out_buf b = { 0 };
+
+	(void)state;
+	assert_int_equal(out_buf_add(&b, "", 0), 0);
+	assert_non_null(b.p);
+	assert_string_equal(b.p, "");
+	out_buf_str(&b, "a=");
+	out_buf_printf(&b, "%d;%s", 42, "x");
+	assert_int_equal(out_buf_add(&b, "yz", 1), 0);
+	assert_string_equal(b.p, "a=42;xy");
+	assert_int_equal(b.len, 7);
+	for (int i = 0; i < 1000; i++)
+		out_buf_str(&b, "0123456789");
+	assert_int_equal(b.len, 10007);
+	assert_int_equal(b.oom, 0);
+	out_buf_free(&b);
+	assert_null(b.p);
+	assert_int_equal(b.len, 0);
+
+	assert_int_equal(out_hex_value('0'), 0);
+	assert_int_equal(out_hex_value('9'), 9);
+	assert_int_equal(out_hex_value('a'), 10);
+	assert_int_equal(out_hex_value('F'), 15);
+	assert_int_equal(out_hex_value('g'), -1);
+	assert_int_equal(out_hex_value('\0'), -1);
+	assert_int_equal(out_hex_value(0xC3), -1);
+}
+
 static int
 teardown(void **state)
 {
@@ -446,6 +478,7 @@ main(void)
 		cmocka_unit_test(test_text_mode),
 		cmocka_unit_test(test_out_end_error),
 		cmocka_unit_test(test_mode_parse),
+		cmocka_unit_test(test_out_buf),
 		cmocka_unit_test(test_diag),
 	};
 
