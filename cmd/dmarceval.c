@@ -45,7 +45,7 @@ static const char usage[] =
 "      --random-seed N          reproducible pct sampling\n"
 "  -o, --output MODE            text (default), kv (for eval), json\n"
 "  -f, --filter                 write the message with Authentication-Results\n"
-"      --tempfail               (-f) temperror: write nothing, exit 75\n"
+"      --tempfail --strip-authres  (-f) temperror: exit 75; drop our old A-R\n"
 "      --authserv-id ID         of the A-R field (default: the host name)\n"
 "      --history FILE           append this message's facts (--aggregate)\n"
 "      --forensic FILE|-        write the failure report when fo= asks\n"
@@ -59,7 +59,7 @@ static const char usage[] =
 
 enum {
 	OPT_SPF = CLI_OPT_PROG, OPT_SPF_DOMAIN, OPT_SPF_SCOPE, OPT_TRUST,
-	OPT_DKIM, OPT_MODE, OPT_PSL, OPT_SEED, OPT_AUTHSERV, OPT_HISTORY,
+	OPT_DKIM, OPT_STRIP, OPT_MODE, OPT_PSL, OPT_SEED, OPT_AUTHSERV, OPT_HISTORY,
 	OPT_FORENSIC, OPT_SENDMAIL, OPT_FSENDER, OPT_TEMPFAIL, OPT_AGGREGATE,
 	OPT_ORG, OPT_EMAIL, OPT_BEGIN, OPT_END, OPT_OUTDIR
 };
@@ -83,6 +83,7 @@ static const struct option longopts[] = {
 	{ "forensic-sender", required_argument, NULL, OPT_FSENDER },
 	{ "filter", no_argument, NULL, 'f' },
 	{ "tempfail", no_argument, NULL, OPT_TEMPFAIL },
+	{ "strip-authres", no_argument, NULL, OPT_STRIP },
 	{ "aggregate", required_argument, NULL, OPT_AGGREGATE },
 	{ "org", required_argument, NULL, OPT_ORG },
 	{ "email", required_argument, NULL, OPT_EMAIL },
@@ -113,7 +114,7 @@ struct conf {
 	size_t ndkim;
 	struct dmarc_opts dopts;
 	/* what to do with the verdict */
-	int filter, tempfail;
+	int filter, tempfail, strip;
 	const char *history, *forensic, *sendmail, *forensic_sender;
 	/* --aggregate */
 	const char *aggregate, *org, *email, *outdir;
@@ -221,6 +222,7 @@ prog_option(struct conf *c, int ch, const char *arg)
 		break;
 	case 'f': c->filter = 1; break;
 	case OPT_TEMPFAIL: c->tempfail = 1; break;
+	case OPT_STRIP: c->strip = 1; break;
 	case OPT_AGGREGATE: c->aggregate = nonempty(arg, "--aggregate"); break;
 	case OPT_ORG: c->org = nonempty(arg, "--org"); break;
 	case OPT_EMAIL: c->email = nonempty(arg, "--email"); break;
@@ -296,8 +298,8 @@ check_eval_args(const struct conf *c, int nargs)
 	if (nargs > 1)
 		cli_usage_error("one message at a time");
 	check_spf_args(c);
-	if (c->tempfail && !c->filter)
-		cli_usage_error("--tempfail goes with -f");
+	if ((c->tempfail || c->strip) && !c->filter)
+		cli_usage_error("--tempfail and --strip-authres go with -f");
 	if (c->filter && c->cli.out_mode != OUT_TEXT)
 		cli_usage_error("-f writes the message, not -o output");
 	if (c->forensic && c->sendmail)
@@ -773,6 +775,14 @@ after_verdict(const struct conf *c, const struct eval *e)
 
 /* ---- the modes ---- */
 
+/* The authserv-id whose old fields --strip-authres removes: ours. */
+static const char *
+our_authserv_id(const struct conf *c)
+{
+	return c->dopts.authserv_id != NULL ? c->dopts.authserv_id :
+	    authres_default_id();
+}
+
 static int
 run_report(const struct conf *c)
 {
@@ -812,7 +822,7 @@ run_filter(const struct conf *c)
 		    "internal error");
 	else {
 		rc = filter_emit_msg(STDOUT_FILENO, &field, 1, &e.m, e.skip,
-		    NULL, NULL);
+		    c->strip ? our_authserv_id(c) : NULL, NULL);
 		after_verdict(c, &e);
 	}
 	free(field);

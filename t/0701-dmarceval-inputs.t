@@ -184,6 +184,17 @@ test_expect_success '-f: the A-R field on top, parsed by python3-authres, messag
 	awk "found || !/^(Authentication-Results:|[ \t])/ { found = 1; print }" f1.out | cmp - msg.eml
 '
 
+test_expect_success '-f --strip-authres: our old (forged) A-R fields go, others stay' '
+	{ printf "Authentication-Results: %s; dmarc=pass header.from=reject.test\n" $ID
+	  printf "Authentication-Results: other.example; spf=pass smtp.mailfrom=x.test\n"
+	  cat msg.eml; } >forged.eml &&
+	dmarceval -f --strip-authres --authserv-id $ID --spf fail --spf-domain reject.test forged.eml >fs.out &&
+	[ "$(grep -c "^Authentication-Results: $ID;" fs.out)" = 1 ] &&
+	grep -q "^Authentication-Results: other.example;" fs.out &&
+	! grep -q "dmarc=pass" fs.out &&
+	expect_status 64 dmarceval --strip-authres msg.eml 2>/dev/null
+'
+
 test_expect_success '-f: field lines fit 78 columns, CRLF messages get CRLF' '
 	crlf msg.eml msg-crlf.eml &&
 	dmarceval -f --authserv-id $ID --spf fail --spf-domain reject.test msg-crlf.eml >f2.out &&
