@@ -9,7 +9,8 @@ demo="$build"
 check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        python3 python3-dkim python3-dnspython python3-yaml
        opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2
-       spfquery python3-spf python3-authres libxml2-utils"
+       spfquery python3-spf python3-authres libxml2-utils
+       openssl unbound python3-openssl"
 bench="$check"
 
 case "${1:-check}" in
