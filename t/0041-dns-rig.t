@@ -44,7 +44,7 @@ test_expect_success 'dns_rig_stop stops NSD' '
 	port=$DNS_RIG_PORT &&
 	pid=$(cat "$TEST_DIR/dns-rig/nsd.pid") &&
 	dns_rig_stop &&
-	! _dns_alive "$pid" &&
+	! proc_alive "$pid" &&
 	! dig +short +time=1 +tries=1 -p "$port" @127.0.0.1 example.net SOA |
 	    grep -q "^ns\\."
 '

@@ -302,10 +302,10 @@ test_expect_success 'smtpd_start: a bad key fails with the reason' '
 test_expect_success 'smtpd --timeout: the server ends by itself' '
 	smtpd_start brief --cert ec.pem --key ec.key --timeout 1 &&
 	pid=$(smtpd_pid brief) && n=0 &&
-	while _smtpd_alive "$pid" && [ $n -lt 100 ]; do
+	while proc_alive "$pid" && [ $n -lt 100 ]; do
 		sleep 0.1; n=$((n + 1))
 	done &&
-	! _smtpd_alive "$pid" &&
+	! proc_alive "$pid" &&
 	grep -q "^timeout, exiting" "$TEST_DIR/smtpd/brief.log"
 '
 
@@ -315,7 +315,7 @@ test_expect_success 'everything stops; no process of this test is left' '
 	for f in "$TEST_DIR"/smtpd/*.pid; do pids="$pids $(cat "$f")"; done &&
 	unbound_stop && unbound_stop_nonvalidating &&
 	smtpd_stop_all && dns_rig_stop &&
-	for p in $pids; do ! _dns_alive "$p" || { echo "alive: $p"; exit 1; }; done &&
+	for p in $pids; do ! proc_alive "$p" || { echo "alive: $p"; exit 1; }; done &&
 	for c in /proc/[0-9]*/cmdline; do
 		case $(tr "\\0" " " <"$c" 2>/dev/null) in
 		*"$TEST_DIR"*) echo "left: $c"; exit 1 ;;

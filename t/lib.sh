@@ -109,3 +109,4 @@ kv_expect() {
 
 # A free TCP/UDP port on loopback (both protocols checked).
 . "$TEST_SRC/rig/port.sh"
+. "$TEST_SRC/rig/proc.sh"

@@ -47,6 +47,7 @@ at_exit() { _at_exit="$*; $_at_exit"; }
 trap 'eval "$_at_exit" >/dev/null 2>&1; rm -rf "$TEST_DIR"' EXIT
 trap 'exit 130' INT TERM
 . "$TOP/t/rig/port.sh"
+. "$TOP/t/rig/proc.sh"
 . "$TOP/t/rig/dns.sh"
 
 now() { date +%s.%N; }

@@ -31,25 +31,6 @@ _dns_fqdn() {
 	esac
 }
 
-# Alive and not a zombie (a container's init may never reap one).
-_dns_alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# _dns_stop_pid PID: TERM, up to 5 s, then KILL; reap it if it is ours.
-_dns_stop_pid() {
-	kill -TERM "$1" 2>/dev/null || return 0
-	_n=0
-	while _dns_alive "$1" && [ $_n -lt 50 ]; do
-		sleep 0.1
-		_n=$((_n + 1))
-	done
-	_dns_alive "$1" && kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
-
 dns_zone_begin() {
 	_o=$(_dns_fqdn "$1")
 	cat >"$2" <<EOF
@@ -100,7 +81,7 @@ _dns_rig_ready() {
 	shift
 	_t0=$(date +%s)
 	while [ $(($(date +%s) - _t0)) -lt 5 ]; do
-		_dns_alive "$_dns_rig_pid" || return 1
+		proc_alive "$_dns_rig_pid" || return 1
 		# NSD serves on without a zone it could not read: fail now.
 		grep -q 'read with [0-9][0-9]* errors' \
 		    "$_dns_rig_dir/nsd.log" 2>/dev/null && return 1
@@ -171,9 +152,9 @@ dns_rig_stop() {
 	case $_pid in
 	'' | *[!0-9]*) _pid=$_dns_rig_pid ;;
 	esac
-	[ -n "$_pid" ] && _dns_stop_pid "$_pid"
+	[ -n "$_pid" ] && proc_stop "$_pid"
 	[ -n "$_dns_rig_pid" ] && [ "$_dns_rig_pid" != "$_pid" ] &&
-	    _dns_stop_pid "$_dns_rig_pid"
+	    proc_stop "$_dns_rig_pid"
 	_dns_rig_pid=
 	rm -f "$_dns_rig_dir/nsd.pid"
 	return 0
@@ -228,7 +209,7 @@ PY
 	fi
 	_n=0
 	while [ ! -s "$_d/port" ] && [ $_n -lt 50 ] &&
-	    _dns_alive "$_dns_bh_pid"; do
+	    proc_alive "$_dns_bh_pid"; do
 		sleep 0.1
 		_n=$((_n + 1))
 	done
@@ -246,7 +227,7 @@ PY
 }
 
 dns_rig_blackhole_stop() {
-	[ -n "$_dns_bh_pid" ] && _dns_stop_pid "$_dns_bh_pid"
+	[ -n "$_dns_bh_pid" ] && proc_stop "$_dns_bh_pid"
 	_dns_bh_pid=
 	return 0
 }

@@ -201,7 +201,7 @@ EOF
 _ub_ready() {
 	_ur_t0=$(date +%s)
 	while [ $(($(date +%s) - _ur_t0)) -lt 5 ]; do
-		_dns_alive "$1" || return 1
+		proc_alive "$1" || return 1
 		dig +time=1 +tries=1 -p "$2" @127.0.0.1 localhost. A \
 		    2>/dev/null | grep -q 'status: NOERROR' && return 0
 		sleep 0.1
@@ -230,7 +230,7 @@ _ub_start() {
 		    >"$_us_dir/unbound.out" 2>&1 </dev/null &
 		_ub_pid=$!
 		_ub_ready "$_ub_pid" "$_ub_port" && return 0
-		_dns_stop_pid "$_ub_pid"
+		proc_stop "$_ub_pid"
 		_ub_pid=
 		grep -qi 'bind\|address already in use' \
 		    "$_us_dir/unbound.log" "$_us_dir/unbound.out" \
@@ -272,13 +272,13 @@ unbound_start_nonvalidating() {
 }
 
 unbound_stop() {
-	[ -n "$_ub_v_pid" ] && _dns_stop_pid "$_ub_v_pid"
+	[ -n "$_ub_v_pid" ] && proc_stop "$_ub_v_pid"
 	_ub_v_pid=
 	return 0
 }
 
 unbound_stop_nonvalidating() {
-	[ -n "$_ub_nv_pid" ] && _dns_stop_pid "$_ub_nv_pid"
+	[ -n "$_ub_nv_pid" ] && proc_stop "$_ub_nv_pid"
 	_ub_nv_pid=
 	return 0
 }

@@ -50,23 +50,6 @@ _px_san=
 _px_ku=
 _px_ocsp=
 
-_pki_alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-_pki_stop_pid() {
-	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-	_pk=0
-	while _pki_alive "$1" && [ $_pk -lt 250 ]; do
-		sleep 0.02
-		_pk=$((_pk + 1))
-	done
-	_pki_alive "$1" && kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
-
 # _pki_run_ssl WHAT CMD...: run openssl quietly; on failure say what and why.
 _pki_run_ssl() {
 	_pw=$1
@@ -275,7 +258,7 @@ _pki_aia_taken() {
 	for _pf in "$_pki_run"/*.port; do
 		[ -s "$_pf" ] || continue
 		[ "$(cat "$_pf")" = "$PKI_OCSP_PORT" ] || continue
-		_pki_alive "$(cat "${_pf%.port}.pid")" && return 0
+		proc_alive "$(cat "${_pf%.port}.pid")" && return 0
 	done
 	return 1
 }
@@ -373,7 +356,7 @@ PY
 # _pki_wait TEST PID: until TEST (shell code) holds, PID exits, or 5 s.
 _pki_wait() {
 	_pk=0
-	while [ $_pk -lt 50 ] && _pki_alive "$2"; do
+	while [ $_pk -lt 50 ] && proc_alive "$2"; do
 		eval "$1" && return 0
 		sleep 0.1
 		_pk=$((_pk + 1))
@@ -398,7 +381,7 @@ _pki_spawn() {
 		_ppid=$!
 		_pki_wait "grep -qi 'waiting for OCSP client connections' \
 		    '$_pki_run/$_pn.out'" "$_ppid" &&
-		    _pki_alive "$_ppid" || return 1
+		    proc_alive "$_ppid" || return 1
 		echo "$_pp" >"$_pki_run/$_pn.port"
 	else
 		mkdir -p "$_pki_run/$_pn.tmp"
@@ -453,7 +436,7 @@ pki_ocsp_start() {
 	_pport=$_paia
 	for _ptry in 1 2 3; do
 		_pki_spawn "$_pon" "$_pport" "$_pos" "$@" && break
-		_pki_stop_pid "$_ppid"
+		proc_stop "$_ppid"
 		rm -f "$_pki_run/$_pon.port"
 		if [ "$_paia" != 0 ] || [ $_ptry = 3 ]; then
 			{
@@ -479,7 +462,7 @@ pki_ocsp_stop() {
 	fi
 	for _pf do
 		[ -s "$_pf" ] || continue
-		_pki_stop_pid "$(cat "$_pf")"
+		proc_stop "$(cat "$_pf")"
 		rm -f "$_pf" "${_pf%.pid}.port"
 	done
 	return 0

@@ -20,25 +20,6 @@
 
 _smtpd_atexit=
 
-# Alive and not a zombie (a container's init may never reap one).
-_smtpd_alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# _smtpd_stop_pid PID: TERM, up to 5 s, then KILL; reap it if it is ours.
-_smtpd_stop_pid() {
-	kill -TERM "$1" 2>/dev/null || return 0
-	_sk_n=0
-	while _smtpd_alive "$1" && [ $_sk_n -lt 50 ]; do
-		sleep 0.1
-		_sk_n=$((_sk_n + 1))
-	done
-	_smtpd_alive "$1" && kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
-
 _smtpd_dir() {
 	printf '%s/smtpd\n' "${TEST_DIR:-$(pwd)}"
 }
@@ -68,7 +49,7 @@ smtpd_start() {
 	echo "$_ss_pid" >"$_ss_d/$_ss_name.pid"
 	_ss_n=0
 	while [ ! -s "$_ss_d/$_ss_name.port" ] && [ $_ss_n -lt 50 ] &&
-	    _smtpd_alive "$_ss_pid"; do
+	    proc_alive "$_ss_pid"; do
 		sleep 0.1
 		_ss_n=$((_ss_n + 1))
 	done
@@ -94,7 +75,7 @@ smtpd_pid() {
 smtpd_stop() {
 	_st_f=$(_smtpd_dir)/$1.pid
 	[ -s "$_st_f" ] || return 0
-	_smtpd_stop_pid "$(cat "$_st_f")"
+	proc_stop "$(cat "$_st_f")"
 	rm -f "$_st_f"
 	return 0
 }
