@@ -18,9 +18,8 @@ ID=mx.test
 # resolver is a closed loopback port in case something slipped through.
 OPTS="--authserv-id $ID --dns-zone $TEST_DIR/ex.zone --resolver 127.0.0.1:1 --dns-timeout 200"
 
-mkdir home fakebin
-HOME=$TEST_DIR/home
-export HOME
+. "$TEST_SRC/lib-procmail.sh"
+mkdir fakebin
 
 dkimsign --keygen rsa -d example.test -s rsa -k rsa.key >rsa.rec ||
 	{ echo "Bail out! dkimsign --keygen failed"; exit 1; }
@@ -64,23 +63,14 @@ first_field() {
 PM_EXTRA=
 pm() {
 	_n=$1 _msg=$2 _path=$3 _with=${4:-yes} _opts=${5-$OPTS}
-	mkdir -p "$_n"
 	{
-		echo "SHELL=/bin/sh"
-		echo "PATH=$_path"
-		echo "MAILDIR=$TEST_DIR/$_n"
-		echo "DEFAULT=$TEST_DIR/$_n/"
-		echo "LOGFILE=$TEST_DIR/$_n.log"
 		echo "DKIMVERIFY_OPTS=\"$_opts\""
 		[ -n "$PM_EXTRA" ] && echo "$PM_EXTRA"
 		case $_with in
 		yes) echo "INCLUDERC=$PM_RC" ;;
 		cat) printf ':0 fw\n| cat\n' ;;
 		esac
-		printf ':0\n$DEFAULT\n'
-	} >"$_n.rc"
-	chmod 644 "$_n.rc"
-	timeout 60 procmail -m "$_n.rc" <"$_msg"
+	} | procmail_run "$_n" "$_msg" "$TEST_DIR/$_n" "$_path"
 }
 
 test_expect_success 'procmail: baseline deliveries without the recipe, and through cat' '

@@ -208,30 +208,20 @@ if ! command -v procmail >/dev/null 2>&1; then
 	test_skip 'procmail: the shipped recipe on a message with a From_ line' 'procmail is not installed'
 	test_done
 fi
-mkdir home
-HOME=$TEST_DIR/home
-export HOME
+. "$TEST_SRC/lib-procmail.sh"
 
 # pm NAME MSG FILTER: deliver MSG with procmail -m into NAME (a maildir, or
 # an mbox file for NAME.mbox).  FILTER: rc (the shipped recipe, by
 # INCLUDERC), cat (an identity filter), none.
 pm() {
 	_n=$1 _msg=$2 _filter=$3
-	case $_n in *.mbox) _dest=$TEST_DIR/$_n ;; *) mkdir -p "$_n"; _dest=$TEST_DIR/$_n/ ;; esac
 	{
-		echo "SHELL=/bin/sh"
-		echo "PATH=$MXKIT_BIN:/usr/bin:/bin"
-		echo "MAILDIR=$TEST_DIR"
-		echo "DEFAULT=$_dest"
-		echo "LOGFILE=$TEST_DIR/$_n.log"
 		echo "DKIMVERIFY_OPTS=\"--authserv-id $ID $ZONE\""
 		case $_filter in
 		rc) echo "INCLUDERC=$TOP/contrib/procmail/dkimverify.rc" ;;
 		cat) printf ':0 fw\n| cat\n' ;;
 		esac
-		printf ':0\n$DEFAULT\n'
-	} >"$_n.rc"
-	timeout 60 procmail -m "$_n.rc" <"$_msg"
+	} | procmail_run "$_n" "$_msg"
 }
 
 # the one file delivered into maildir DIR, on stdout

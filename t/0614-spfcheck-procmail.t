@@ -30,25 +30,17 @@ Hello Bob,
  with a leading space and a trailing one 
 EOF
 { echo "From alice@example.test  Mon Jan  1 12:00:00 2024"; cat msg.eml; } >from.eml
-mkdir home
-HOME=$TEST_DIR/home
-export HOME
+. "$TEST_SRC/lib-procmail.sh"
 
 # pm NAME MSG FILTER: deliver MSG with procmail -m through ":0 fw | FILTER"
 # (none: no filter) into NAME (a maildir, or an mbox file for NAME.mbox).
 pm() {
 	_n=$1 _msg=$2 _filter=$3
-	case $_n in *.mbox) _dest=$TEST_DIR/$_n ;; *) mkdir -p "$_n"; _dest=$TEST_DIR/$_n/ ;; esac
-	{
-		echo "SHELL=/bin/sh"
-		echo "PATH=$MXKIT_BIN:/usr/bin:/bin"
-		echo "MAILDIR=$TEST_DIR"
-		echo "DEFAULT=$_dest"
-		echo "LOGFILE=$TEST_DIR/$_n.log"
-		[ "$_filter" = none ] || printf ':0 fw\n| %s\n' "$_filter"
-		printf ':0\n$DEFAULT\n'
-	} >"$_n.rc"
-	timeout 60 procmail -m "$_n.rc" <"$_msg"
+	if [ "$_filter" = none ]; then
+		procmail_run "$_n" "$_msg" </dev/null
+	else
+		printf ':0 fw\n| %s\n' "$_filter" | procmail_run "$_n" "$_msg"
+	fi
 }
 
 # the one file delivered into maildir DIR, on stdout

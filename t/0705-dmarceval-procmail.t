@@ -20,9 +20,7 @@ dmarc_rig
 PM_RC=$TOP/contrib/procmail/spf-dmarc.rc
 DM_OPTS="--authserv-id $ID --resolver $MXKIT_RESOLVER --dns-timeout 500"
 SPF_OPTS="--receiver $ID --resolver $MXKIT_RESOLVER --dns-timeout 500"
-mkdir home
-HOME=$TEST_DIR/home
-export HOME
+. "$TEST_SRC/lib-procmail.sh"
 
 # msg FILE RETURN-PATH RECEIVED-FROM-CLAUSE: a message as our MX delivers it
 msg() {
@@ -57,13 +55,7 @@ delivered() {
 # EXTRA: more rcfile lines before the INCLUDERC, POST after it.
 pm() {
 	_n=$1 _msg=$2 _with=${3:-yes} _extra=${4:-} _post=${5:-}
-	mkdir -p "$_n"
 	{
-		echo "SHELL=/bin/sh"
-		echo "PATH=$MXKIT_BIN:/usr/bin:/bin"
-		echo "MAILDIR=$TEST_DIR/$_n"
-		echo "DEFAULT=$TEST_DIR/$_n/"
-		echo "LOGFILE=$TEST_DIR/$_n.log"
 		echo "DMARCEVAL_OPTS=\"$DM_OPTS\""
 		echo "SPFCHECK_OPTS=\"$SPF_OPTS\""
 		[ -n "$_extra" ] && printf '%s\n' "$_extra"
@@ -72,10 +64,7 @@ pm() {
 		cat) printf ':0 fw\n| cat\n' ;;
 		esac
 		[ -n "$_post" ] && printf '%s\n' "$_post"
-		printf ':0\n$DEFAULT\n'
-	} >"$_n.rc"
-	chmod 644 "$_n.rc"
-	(cd "$TEST_DIR/$_n" && timeout 60 procmail -m "$TEST_DIR/$_n.rc" <"$TEST_DIR/$_msg")
+	} | procmail_run "$_n" "$_msg" "$TEST_DIR/$_n"
 }
 
 # strip_fields N FILE: FILE without its first N header fields
