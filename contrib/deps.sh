@@ -10,7 +10,8 @@ check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        python3 python3-dkim python3-dnspython python3-yaml
        opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2
        spfquery python3-spf python3-authres libxml2-utils
-       openssl unbound python3-openssl"
+       openssl unbound python3-openssl python3-cryptography gnutls-bin
+       postfix"
 bench="$check"
 
 case "${1:-check}" in
