@@ -137,6 +137,11 @@ read_line(struct smtp *s, char *line, size_t size, size_t *len)
 		c = s->rbuf[s->roff++];
 		if (c == '\n')
 			break;
+		/* A NUL would cut the reply short for every later reader. */
+		if (c == '\0') {
+			s->error = "NUL in a reply";
+			return -1;
+		}
 		if (n + 1 >= size) {
 			s->error = "reply line too long";
 			return -1;

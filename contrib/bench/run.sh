@@ -11,6 +11,8 @@
 #                      contrib/bench/spf-bench.sh, BENCH_SPF_N=10000 queries
 #                      over BENCH_SPF_DOMAINS=200 domains, spfcheck --batch
 #                      vs pyspf vs libspf2's spfquery -file
+#   BENCH_DANE=1       tlsa-probe vs posttls-finger, ocsp-fetch vs openssl
+#                      ocsp (contrib/bench/dane-bench.sh; 0: skip)
 #
 # Everything is cached or written under bench-out/: the generated archive
 # (contrib/bench/genmbox.py, deterministic), the RSA-2048 key, the signed
@@ -285,4 +287,11 @@ if [ "${BENCH_SPF:-1}" = 1 ] && [ -x "$MXKIT_BIN/spfcheck" ]; then
 	say "SPF: contrib/bench/spf-bench.sh (bench-out/spf/)"
 	echo | tee -a "$OUT/results.txt"
 	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/spf-bench.sh" | tee -a "$OUT/results.txt"
+fi
+
+# ---- DANE and OCSP: tlsa-probe vs posttls-finger, ocsp-fetch vs openssl ocsp ----
+if [ "${BENCH_DANE:-1}" = 1 ] && [ -x "$MXKIT_BIN/tlsa-probe" ]; then
+	say "DANE/OCSP: contrib/bench/dane-bench.sh"
+	echo | tee -a "$OUT/results.txt"
+	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/dane-bench.sh" | tee -a "$OUT/results.txt"
 fi
