@@ -247,16 +247,6 @@ str(const char *s)
 }
 
 static void
-iso_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	buf[0] = '\0';
-	if (t != 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
 out_records(struct out *o, const struct dane_tlsa *t)
 {
 	const char *v[DANE_MAX_TLSA] = { NULL };
@@ -305,7 +295,7 @@ out_tls(struct out *o, const struct row *r, unsigned port)
 	char na[32] = "";
 
 	if (s != NULL)
-		iso_time(s->not_after, na, sizeof(na));
+		out_iso8601(s->not_after, na, sizeof(na));
 	out_int(o, "tlsa_port", port);
 	out_str(o, "tlsa_starttls", s == NULL ? "" :
 	    yes_no(s->connected && s->result != DANE_UNREACHABLE,

@@ -49,29 +49,12 @@ dane_resolver_validates(const char *name)
 	return v;
 }
 
-/* A domain name rdf as text: lower case, no trailing dot ("" for the
- * root).  malloc'd; NULL when out of memory. */
+/* A name in the form the output and the comparisons use: lower case, no
+ * trailing dot ("" for the root).  In place. */
 static char *
-name_text(const ldns_rdf *d)
+name_fold(char *s)
 {
-	char *s, *p;
-	size_t n;
-
-	if (d == NULL || (s = ldns_rdf2str(d)) == NULL)
-		return NULL;
-	for (p = s; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	n = strlen(s);
-	if (n > 0 && s[n - 1] == '.')
-		s[n - 1] = '\0';
-	return s;
-}
-
-/* A name as given by a user or taken from DNS, normalized the same way. */
-static char *
-name_norm(const char *in)
-{
-	char *s = strdup(in), *p;
+	char *p;
 	size_t n;
 
 	if (s == NULL)
@@ -82,6 +65,20 @@ name_norm(const char *in)
 	if (n > 0 && s[n - 1] == '.')
 		s[n - 1] = '\0';
 	return s;
+}
+
+/* A domain name rdf as text, folded; malloc'd, NULL when out of memory. */
+static char *
+name_text(const ldns_rdf *d)
+{
+	return d != NULL ? name_fold(ldns_rdf2str(d)) : NULL;
+}
+
+/* A name as given by a user, folded the same way. */
+static char *
+name_norm(const char *in)
+{
+	return name_fold(strdup(in));
 }
 
 /* ---- MX ---- */

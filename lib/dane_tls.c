@@ -14,6 +14,7 @@
 
 #include "dane.h"
 #include "ocsp.h"
+#include "out.h"
 #include "smtp.h"
 
 const char *
@@ -134,18 +135,6 @@ issuer_in(STACK_OF(X509) *chain, X509 *leaf)
 	return NULL;
 }
 
-static char *
-iso(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
-		snprintf(buf, len, "-");
-	else
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 static void
 check_staple(SSL *ssl, const struct dane_probe_opts *o,
     struct dane_session *s)
@@ -180,11 +169,11 @@ check_staple(SSL *ssl, const struct dane_probe_opts *o,
 	s->ocsp = st.cert_status == V_OCSP_CERTSTATUS_GOOD ? DANE_OCSP_GOOD :
 	    st.cert_status == V_OCSP_CERTSTATUS_REVOKED ? DANE_OCSP_REVOKED :
 	    DANE_OCSP_UNKNOWN;
+	out_iso8601(st.this_update, t1, sizeof(t1));
+	out_iso8601(st.next_update, t2, sizeof(t2));
 	snprintf(s->ocsp_detail, sizeof(s->ocsp_detail),
 	    "%s, this update %s, next update %s, responder %s",
-	    ocsp_cert_status_name(st.cert_status),
-	    iso(st.this_update, t1, sizeof(t1)),
-	    iso(st.next_update, t2, sizeof(t2)), st.responder);
+	    ocsp_cert_status_name(st.cert_status), t1, t2, st.responder);
 }
 
 /* ---- DANE ---- */

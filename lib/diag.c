@@ -88,10 +88,10 @@ diag_die(int status, const char *fmt, ...)
 }
 
 int
-slurp_fd(int fd, char **buf, size_t *len)
+slurp_fd_max(int fd, size_t max, char **buf, size_t *len)
 {
 	struct stat st;
-	size_t cap = 64 * 1024, n = 0;
+	size_t cap = 64 * 1024, n = 0, want;
 	ssize_t r;
 	char *p, *q;
 
@@ -100,6 +100,8 @@ slurp_fd(int fd, char **buf, size_t *len)
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (uintmax_t)st.st_size < SIZE_MAX / 2)
 		cap = (size_t)st.st_size + 2;
+	if (max < SIZE_MAX - 2 && cap > max + 2)
+		cap = max + 2;
 	if ((p = malloc(cap)) == NULL)
 		return -1;
 	for (;;) {
@@ -116,7 +118,11 @@ slurp_fd(int fd, char **buf, size_t *len)
 			p = q;
 			cap *= 2;
 		}
-		r = read(fd, p + n, cap - n - 1);
+		/* One octet beyond max tells the caller "too big". */
+		want = cap - n - 1;
+		if (max < SIZE_MAX - 1 && want > max + 1 - n)
+			want = max + 1 - n;
+		r = read(fd, p + n, want);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -126,6 +132,8 @@ slurp_fd(int fd, char **buf, size_t *len)
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (n > max)
+			break;
 	}
 	p[n] = '\0';
 	*buf = p;
@@ -134,20 +142,32 @@ slurp_fd(int fd, char **buf, size_t *len)
 }
 
 int
-slurp_path(const char *path, char **buf, size_t *len)
+slurp_fd(int fd, char **buf, size_t *len)
+{
+	return slurp_fd_max(fd, SIZE_MAX, buf, len);
+}
+
+int
+slurp_path_max(const char *path, size_t max, char **buf, size_t *len)
 {
 	int fd, rc, saved;
 
 	if (path == NULL || strcmp(path, "-") == 0)
-		return slurp_fd(STDIN_FILENO, buf, len);
+		return slurp_fd_max(STDIN_FILENO, max, buf, len);
 	do
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	while (fd == -1 && errno == EINTR);
 	if (fd == -1)
 		return -1;
-	rc = slurp_fd(fd, buf, len);
+	rc = slurp_fd_max(fd, max, buf, len);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+int
+slurp_path(const char *path, char **buf, size_t *len)
+{
+	return slurp_path_max(path, SIZE_MAX, buf, len);
 }

@@ -20,5 +20,9 @@ void diag_die(int status, const char *fmt, ...)
  * after the data.  0, or -1 with errno. */
 int slurp_fd(int fd, char **buf, size_t *len);
 int slurp_path(const char *path, char **buf, size_t *len);
+/* The same, reading at most max + 1 octets: *len > max means the input
+ * is larger than max (and was not read to its end). */
+int slurp_fd_max(int fd, size_t max, char **buf, size_t *len);
+int slurp_path_max(const char *path, size_t max, char **buf, size_t *len);
 
 #endif

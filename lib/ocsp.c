@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "ocsp.h"
+#include "out.h"
 
 static void
 status_init(struct ocsp_status *st)
@@ -246,16 +247,6 @@ check_signer(OCSP_BASICRESP *bs, X509 *issuer, STACK_OF(X509) *extra,
 
 /* ---- times ---- */
 
-static void
-iso(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "%lld", (long long)t);
-}
-
 static enum ocsp_verdict
 check_times(const ASN1_GENERALIZEDTIME *next, time_t now, long skew,
     struct ocsp_status *st)
@@ -263,7 +254,7 @@ check_times(const ASN1_GENERALIZEDTIME *next, time_t now, long skew,
 	char t[32];
 
 	if (st->this_update > now + skew) {
-		iso(st->this_update, t, sizeof(t));
+		out_iso8601(st->this_update, t, sizeof(t));
 		return fail(st, OCSP_INVALID, "thisUpdate %s is in the future",
 		    t);
 	}
@@ -274,7 +265,7 @@ check_times(const ASN1_GENERALIZEDTIME *next, time_t now, long skew,
 		return fail(st, OCSP_INVALID, "nextUpdate unreadable or "
 		    "before thisUpdate");
 	if (st->next_update < now - skew) {
-		iso(st->next_update, t, sizeof(t));
+		out_iso8601(st->next_update, t, sizeof(t));
 		return fail(st, OCSP_STALE, "expired: nextUpdate %s has "
 		    "passed", t);
 	}
@@ -292,7 +283,7 @@ check_responder_dates(X509 *signer, time_t now, long skew,
 	time_t na = st->responder_not_after;
 	char t[32];
 
-	iso(na, t, sizeof(t));
+	out_iso8601(na, t, sizeof(t));
 	if (nb == 0 || na == 0)
 		return fail(st, OCSP_INVALID, "responder certificate dates "
 		    "unreadable");

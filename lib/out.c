@@ -626,3 +626,16 @@ out_hex_value(int c)
 		return c - 'a' + 10;
 	return -1;
 }
+
+void
+out_iso8601(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	if (t != 0 && gmtime_r(&t, &tm) != NULL &&
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
+}

@@ -14,6 +14,7 @@
 #define MXKIT_OUT_H
 #include <stdio.h>
 #include <stddef.h>
+#include <time.h>
 
 enum out_mode { OUT_TEXT, OUT_KV, OUT_JSON };
 
@@ -45,6 +46,10 @@ void out_text(struct out *o, const char *fmt, ...)
 const char *out_record(struct out *o, size_t *len);
 /* Write the finished record to fp; 0, or -1 on a write error. */
 int out_end(struct out *o, FILE *fp);
+
+/* t as ISO 8601 UTC ("2026-12-03T00:29:17Z") in buf; "" for 0, the
+ * value every program uses for "no such time". */
+void out_iso8601(time_t t, char *buf, size_t size);
 
 /* Escaping helpers, exposed for reuse and tests; malloc'd results. */
 /* 1 when s[0..n) is well-formed UTF-8 (ASCII included), else 0. */

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "cli.h"
+#include "diag.h"
 #include "out.h"
 #include "tlsa.h"
 
@@ -489,65 +490,16 @@ cert_host(X509 *leaf)
 	return h;
 }
 
-/* Read at most max octets of fd into a malloc'd buffer; 1 more means
- * "too big" (a chain is a few kB: never slurp a mistaken 4 GB file). */
-static int
-read_bounded(int fd, size_t max, char **buf, size_t *len)
-{
-	size_t cap = 8192, n = 0;
-	char *p = NULL, *np;
-	ssize_t r;
-
-	for (;;) {
-		if (p == NULL || n == cap) {
-			if (p != NULL)
-				cap *= 2;
-			if ((np = realloc(p, cap + 1)) == NULL) {
-				free(p);
-				return -1;
-			}
-			p = np;
-		}
-		if (n > max)
-			break;
-		if ((r = read(fd, p + n, cap - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			free(p);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	p[n] = '\0';
-	*buf = p;
-	*len = n;
-	return 0;
-}
-
 static int
 load_text(struct gen *x, const char *path, char **buf, size_t *len)
 {
 	const char *name = cli_input_name(path);
-	int fd = STDIN_FILENO, rc, saved;
 
 	*buf = NULL;
-	if (path != NULL && strcmp(path, "-") != 0) {
-		do
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-		while (fd == -1 && errno == EINTR);
-		if (fd == -1)
-			return gen_err(x, EX_NOINPUT, name, "%s",
-			    strerror(errno));
-	}
-	rc = read_bounded(fd, TLSA_MAX_PEM, buf, len);
-	saved = errno;
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (rc != 0)
-		return gen_err(x, saved == ENOMEM ? EX_SOFTWARE : EX_NOINPUT,
-		    name, "%s", strerror(saved));
+	/* A chain is a few kB: never slurp a mistaken 4 GB file. */
+	if (slurp_path_max(path, TLSA_MAX_PEM, buf, len) != 0)
+		return gen_err(x, errno == ENOMEM ? EX_SOFTWARE : EX_NOINPUT,
+		    name, "%s", strerror(errno));
 	if (*len > TLSA_MAX_PEM) {
 		free(*buf);
 		*buf = NULL;
