@@ -309,6 +309,8 @@ out_tls(struct out *o, const struct row *r, unsigned port)
 	out_str(o, "tls_out_peerdn", s != NULL ? s->peerdn : "");
 	out_str(o, "tlsa_cert_issuer", s != NULL ? s->issuer : "");
 	out_str(o, "tlsa_cert_not_after", na);
+	out_list(o, "tlsa_chain", s != NULL ? (const char *const *)s->chain :
+	    NULL, s != NULL ? s->nchain : 0);
 	out_str(o, "tlsa_match", s != NULL ? str(s->match) : "");
 	out_int(o, "tlsa_match_depth", s != NULL ? s->match_depth : -1);
 	out_str(o, "tlsa_ocsp", dane_ocsp_name(s != NULL ? s->ocsp :

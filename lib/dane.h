@@ -147,6 +147,8 @@ struct dane_session {
 	char	 version[32], cipher[128];	/* "TLSv1.3", Exim's cipher */
 	char	 peerdn[512], issuer[512];
 	time_t	 not_after;	/* of the peer's certificate; 0 unknown */
+	char	**chain;	/* subject of each certificate sent, leaf first */
+	size_t	 nchain;
 	int	 match_depth;	/* -1: none */
 	char	*match;		/* "U S M hex" of the matching record */
 	enum dane_ocsp ocsp;

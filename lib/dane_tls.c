@@ -106,6 +106,24 @@ describe_cert(X509 *leaf, struct dane_session *s)
 	s->not_after = asn1_time_t(X509_get0_notAfter(leaf));
 }
 
+/* The chain as sent, one subject each, for the report. */
+static void
+describe_chain(SSL *ssl, struct dane_session *s)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	char name[512];
+	int i, n = chain != NULL ? sk_X509_num(chain) : 0;
+
+	if (n <= 0 || (s->chain = calloc((size_t)n, sizeof(char *))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain,
+		    i)), name, sizeof(name));
+		if ((s->chain[s->nchain] = strdup(name)) != NULL)
+			s->nchain++;
+	}
+}
+
 /* ---- OCSP staple ---- */
 
 static int
@@ -203,19 +221,54 @@ dane_setup(SSL *ssl, const char *mxhost, const struct dane_tlsa *t)
 	return added > 0 ? 0 : -1;
 }
 
+/* Why none matched, record by record: "2 1 1 c6b1d95c...: matches depth
+ * 1", "3 1 1 9b6d56af...: matches no certificate sent".  A record that
+ * matches tells the failure was elsewhere (a name, an expired CA). */
 static void
-dane_outcome(SSL *ssl, struct dane_session *s)
+explain_records(SSL *ssl, const struct dane_tlsa *t, struct out_buf *b)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	char *txt;
+	size_t i;
+	int d, at;
+
+	for (i = 0; i < t->n; i++) {
+		const struct tlsa_rr *r = &t->rr[i];
+
+		if (!tlsa_rr_usable_smtp(r, NULL))
+			continue;
+		for (at = -1, d = 0; chain != NULL && d < sk_X509_num(chain) &&
+		    at < 0; d++)
+			if (tlsa_rr_match(r, sk_X509_value(chain, d)) == 1)
+				at = d;
+		txt = tlsa_rr_text(r);
+		/* "U S M " and 8 digits name the record well enough. */
+		out_buf_printf(b, "; %.14s...: ", txt != NULL ? txt : "?");
+		free(txt);
+		if (at >= 0)
+			out_buf_printf(b, "matches depth %d", at);
+		else
+			out_buf_str(b, "matches no certificate sent");
+	}
+}
+
+static void
+dane_outcome(SSL *ssl, const struct dane_tlsa *t, struct dane_session *s)
 {
 	long vr = SSL_get_verify_result(ssl);
 	uint8_t u, sel, mt;
 	const unsigned char *data;
+	struct out_buf b = { 0 };
 	size_t dlen;
 	int depth;
 
 	if (vr != X509_V_OK) {
 		s->result = DANE_FAIL;
-		reason(s, "no TLSA record matches: %s",
-		    X509_verify_cert_error_string(vr));
+		explain_records(ssl, t, &b);
+		reason(s, "verification failed: %s%s",
+		    X509_verify_cert_error_string(vr),
+		    b.oom || b.p == NULL ? "" : b.p);
+		out_buf_free(&b);
 		return;
 	}
 	depth = SSL_get0_dane_tlsa(ssl, &u, &sel, &mt, &data, &dlen);
@@ -310,19 +363,20 @@ session_ssl(SSL_CTX *ctx, const char *mxhost, const struct dane_tlsa *t,
 }
 
 static void
-after_handshake(SSL *ssl, const struct dane_probe_opts *o,
-    struct dane_session *s)
+after_handshake(SSL *ssl, const struct dane_tlsa *t,
+    const struct dane_probe_opts *o, struct dane_session *s)
 {
 	s->tls = 1;
 	describe_cipher(ssl, s);
 	describe_cert(SSL_get0_peer_certificate(ssl), s);
+	describe_chain(ssl, s);
 	if (s->ocsp != DANE_OCSP_NOTREQ)
 		check_staple(ssl, o, s);
 	if (!s->dane) {
 		s->result = DANE_NONE;
 		return;
 	}
-	dane_outcome(ssl, s);
+	dane_outcome(ssl, t, s);
 	/* A DANE-TA chain whose CA says the certificate is revoked is not
 	 * one to trust, whatever the TLSA records say. */
 	if (s->result == DANE_PASS && s->ocsp == DANE_OCSP_REVOKED) {
@@ -380,7 +434,7 @@ dane_probe(const struct dane_addr *a, const char *mxhost,
 		SSL_free(ssl);
 		goto done;
 	}
-	after_handshake(ssl, o, s);
+	after_handshake(ssl, t, o, s);
 done:
 	smtp_close(&c);
 	SSL_CTX_free(ctx);
@@ -390,6 +444,13 @@ done:
 void
 dane_session_free(struct dane_session *s)
 {
+	size_t i;
+
 	free(s->match);
 	s->match = NULL;
+	for (i = 0; i < s->nchain; i++)
+		free(s->chain[i]);
+	free(s->chain);
+	s->chain = NULL;
+	s->nchain = 0;
 }

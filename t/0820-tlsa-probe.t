@@ -91,7 +91,7 @@ served() {
 ALL_KEYS="tlsa_domain tlsa_mx_host tlsa_mx_pref tlsa_mx_dnssec tlsa_address
 tlsa_addr_dnssec tlsa_port tlsa_qname tlsa_dnssec tlsa_records tlsa_starttls
 tls_out_dane tls_out_tlsa_usage tls_out_ver tls_out_cipher tls_out_peerdn
-tlsa_cert_issuer tlsa_cert_not_after tlsa_match tlsa_match_depth tlsa_ocsp
+tlsa_cert_issuer tlsa_cert_not_after tlsa_chain tlsa_match tlsa_match_depth tlsa_ocsp
 tls_out_ocsp tlsa_result tlsa_reason"
 
 test_expect_success 'the rig comes up (PKI, zones, resolvers, servers)' '
@@ -149,7 +149,11 @@ test_expect_success 'DANE-TA, leaf without the host name: fail, exit 1' '
 	pj taw --host tawrong.dane.test && rc_is taw 1 &&
 	want taw "tlsa_result tls_out_dane tls_out_tlsa_usage tlsa_match tlsa_starttls" \
 	    "fail|no|4||yes" &&
-	[ -n "$(dane_jrows taw.json tlsa_reason)" ] &&
+	dane_jrows taw.json tlsa_reason | grep -q "hostname mismatch" &&
+	dane_jrows taw.json tlsa_reason |
+	    grep -q "2 1 1 $(echo $H_int | cut -c1-8)\.\.\.: matches depth 1" &&
+	[ "$(dane_jrows taw.json tlsa_chain)" = \
+	    "/CN=elsewhere.example.test,/CN=mxkit Test Issuing CA" ] &&
 	dane_jrows taw.json tls_out_peerdn | grep -q elsewhere.example.test
 '
 
@@ -157,7 +161,8 @@ test_expect_success 'DANE-EE with a wrong digest: fail, exit 1' '
 	pj dig --host digest.dane.test && rc_is dig 1 &&
 	want dig "tlsa_result tls_out_tlsa_usage tlsa_match" "fail|8|" &&
 	[ "$(jlc dig tlsa_records)" = "3 1 1 $H_bad" ] &&
-	[ -n "$(dane_jrows dig.json tlsa_reason)" ]
+	dane_jrows dig.json tlsa_reason |
+	    grep -q "3 1 1 00000000\.\.\.: matches no certificate sent\$"
 '
 
 test_expect_success 'DANE-EE ignores expiry: an expired leaf under 3 1 1 passes' '
