@@ -2,7 +2,8 @@
  * tls_ocsp_file, nginx's ssl_stapling_file) up to date for one or more
  * certificates: fetch, verify, replace atomically, and only when the old
  * one nears its nextUpdate.  Options and I/O only; the protocol is
- * lib/ocsp's and lib/ocsp_http's.  See man/ocsp-fetch.1. */
+ * lib/ocsp's and lib/ocsp_http's, host names lib/dns's.  See
+ * man/ocsp-fetch.1. */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "dns.h"
 #include "ocsp.h"
 #include "ocsp_http.h"
 #include "out.h"
@@ -45,12 +47,13 @@ static const char usage[] =
 "      --nonce  --post    require an echoed nonce; always POST (else RFC 5019)\n"
 "      --responder-certs FILE  more certificates to find the responder's in\n"
 "      --timeout SECS  --skew SECS  --now EPOCH   (10, 300, now)\n"
+"      --resolver HOST[:PORT]  --dns-zone FILE  --dns-timeout MS  (host names)\n"
 "  -o, --output MODE      text (default), kv (for eval), json\n"
 "  -v, --verbose   -h, --help   -V, --version\n"
 "Exit: 0 good, 1 revoked (written), 2 unknown (not written), 3 no OCSP URL;\n"
 "      64 usage, 65 bad certificate, 66 cannot open, 69 bad or refused\n"
-"      response, 74 cannot write, 75 responder unreachable (try later);\n"
-"      with several certificates the highest.  On failure OUT is kept.\n";
+"      response or no such host, 74 cannot write, 75 unreachable or DNS\n"
+"      timeout (try later); of several, the highest.  On failure OUT is kept.\n";
 
 enum {
 	OPT_WITH_CHAIN = CLI_OPT_PROG, OPT_REFRESH, OPT_FORCE, OPT_CHECK,
@@ -604,6 +607,26 @@ fetch_rc(enum ocsp_http_result hr)
 	}
 }
 
+/* lib/dns, set up before the first fetch only: a run that fetches
+ * nothing (--check, every file fresh) needs no resolver.  A set-up that
+ * fails (an unreadable --dns-zone, a --resolver that is no address) ends
+ * the run with cli_dns_setup's status, OUT untouched. */
+static int dns_ready;
+
+static void
+dns_setup_once(const struct cli *cli)
+{
+	int rc;
+
+	if (dns_ready)
+		return;
+	if ((rc = cli_dns_setup(cli)) != 0) {
+		fflush(stdout);
+		exit(rc);
+	}
+	dns_ready = 1;
+}
+
 /* Fetch, verify, write.  Whatever fails, OUT stays as it was. */
 static void
 do_fetch(const struct conf *c, const struct job *j, const struct pki *p,
@@ -618,11 +641,13 @@ do_fetch(const struct conf *c, const struct job *j, const struct pki *p,
 	enum ocsp_verdict v;
 
 	r->action = "kept";
+	dns_setup_once(&c->cli);
 	if ((hr = ocsp_http_fetch(&h, p->leaf, p->issuer)) != OCSP_HTTP_OK) {
 		set_error(r, fetch_rc(hr), "%s: %s", r->url, h.error);
 		return;
 	}
-	diag_info("%s: %zu bytes by %s", r->url, h.len, h.method);
+	diag_info("%s: %zu bytes by %s from %s", r->url, h.len, h.method,
+	    h.peer);
 	v = ocsp_check_der(h.der, h.len, p->leaf, p->issuer, c->extra, c->now,
 	    c->skew, &st);
 	if (v != OCSP_VALID) {
@@ -694,16 +719,6 @@ run_job(const struct conf *c, const struct job *j, struct result *r)
 
 /* ---- output ---- */
 
-static void
-iso(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	buf[0] = '\0';
-	if (t != 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Text is for a terminal: what came from a certificate or a responder
  * must not move the cursor.  Controls become '?'. */
 static void
@@ -727,12 +742,12 @@ record_vars(struct out *o, const struct result *r)
 	out_str(o, "ocsp_action", r->action);
 	out_str(o, "cert_status", r->have ?
 	    ocsp_cert_status_name(st->cert_status) : "");
-	iso(r->have ? st->this_update : 0, t, sizeof(t));
+	out_iso8601(r->have ? st->this_update : 0, t, sizeof(t));
 	out_str(o, "this_update", t);
-	iso(r->have ? st->next_update : 0, t, sizeof(t));
+	out_iso8601(r->have ? st->next_update : 0, t, sizeof(t));
 	out_str(o, "next_update", t);
 	out_str(o, "responder", r->have ? st->responder : "");
-	iso(r->have ? st->revocation_time : 0, t, sizeof(t));
+	out_iso8601(r->have ? st->revocation_time : 0, t, sizeof(t));
 	out_str(o, "revocation_time", t);
 	if (r->have && st->cert_status == V_OCSP_CERTSTATUS_REVOKED)
 		reason = ocsp_reason_name(st->revocation_reason);
@@ -753,7 +768,7 @@ record_text(struct out *o, const struct result *r)
 	if (r->have) {
 		out_text(o, "%s", ocsp_cert_status_name(st->cert_status));
 		if (st->cert_status == V_OCSP_CERTSTATUS_REVOKED) {
-			iso(st->revocation_time, t, sizeof(t));
+			out_iso8601(st->revocation_time, t, sizeof(t));
 			reason = ocsp_reason_name(st->revocation_reason);
 			out_text(o, " (%s%s%s)", t, reason ? ", " : "",
 			    reason ? reason : "");
@@ -769,7 +784,7 @@ record_text(struct out *o, const struct result *r)
 		text_clean(o, r->j->out);
 	}
 	if (r->have) {
-		iso(st->next_update, t, sizeof(t));
+		out_iso8601(st->next_update, t, sizeof(t));
 		out_text(o, "; next update %s", t);
 	}
 	if (r->error[0] != '\0') {
@@ -779,7 +794,7 @@ record_text(struct out *o, const struct result *r)
 	out_text(o, "\n");
 	if (!diag_verbose || !r->have)
 		return;
-	iso(st->this_update, t, sizeof(t));
+	out_iso8601(st->this_update, t, sizeof(t));
 	out_text(o, "  this update: %s\n  responder: ", t);
 	text_clean(o, st->responder);
 	out_text(o, "%s\n", st->delegated ? " (delegated)" : " (the issuer)");
@@ -861,5 +876,7 @@ main(int argc, char **argv)
 	out_free(o);
 	free(res);
 	sk_X509_pop_free(c.extra, X509_free);
+	if (dns_ready)
+		dns_shutdown();
 	return rc;
 }

@@ -1,5 +1,9 @@
-/* ocsp_http: an OCSP request over HTTP with OpenSSL's client.  See
- * ocsp_http.h. */
+/* ocsp_http: an OCSP request over HTTP with OpenSSL's client, on a
+ * connection to an address lib/dns found.  See ocsp_http.h. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +19,8 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "dns.h"
+#include "idn.h"
 #include "ocsp.h"
 #include "ocsp_http.h"
 
@@ -104,20 +110,19 @@ url_split(const char *url, struct url *u)
 	return ok ? 0 : -1;
 }
 
-/* "Host: host[:port]", brackets around an IPv6 literal (RFC 7230 5.4).
- * Given ourselves, since OpenSSL's own leaves the port out. */
+/* "Host: host[:port]" (RFC 7230 5.4), the name as in the URL (an IPv6
+ * literal keeps its brackets).  Given ourselves, since OpenSSL's own
+ * leaves the port out; OpenSSL adds none when one is given. */
 static STACK_OF(CONF_VALUE) *
 host_header(const struct url *u)
 {
 	STACK_OF(CONF_VALUE) *hs = NULL;
 	char v[300];
-	int v6 = strchr(u->host, ':') != NULL;
 
 	if (strcmp(u->port, "80") == 0)
-		snprintf(v, sizeof(v), v6 ? "[%s]" : "%s", u->host);
+		snprintf(v, sizeof(v), "%s", u->host);
 	else
-		snprintf(v, sizeof(v), v6 ? "[%s]:%s" : "%s:%s", u->host,
-		    u->port);
+		snprintf(v, sizeof(v), "%s:%s", u->host, u->port);
 	if (X509V3_add_value("Host", v, &hs) != 1) {
 		sk_CONF_VALUE_pop_free(hs, X509V3_conf_free);
 		return NULL;
@@ -125,28 +130,32 @@ host_header(const struct url *u)
 	return hs;
 }
 
-/* RFC 5019 5: url + "/" + the URL encoding of the base64 of the DER;
- * NULL when it would not fit in OCSP_HTTP_GET_MAX bytes (POST then). */
+/* RFC 5019 5: url + "/" + the URL encoding of the base64 of the DER.
+ * The path (and query) part of that URL, malloc'd; NULL when the whole
+ * would not fit in OCSP_HTTP_GET_MAX bytes (POST then). */
 static char *
-get_url(const char *url, const unsigned char *der, int len)
+get_path(const char *url, const struct url *u, const unsigned char *der,
+    int len)
 {
-	size_t n = strlen(url), b64len = 4 * (((size_t)len + 2) / 3);
+	size_t n = strlen(url), pn = strlen(u->path);
+	size_t b64len = 4 * (((size_t)len + 2) / 3), enc = 0, i;
 	unsigned char *b64;
 	char *out, *o;
-	size_t i;
 
-	if (n > OCSP_HTTP_GET_MAX ||
-	    (b64 = malloc(b64len + 1)) == NULL)
+	if (n > OCSP_HTTP_GET_MAX || (b64 = malloc(b64len + 1)) == NULL)
 		return NULL;
 	EVP_EncodeBlock(b64, der, len);
 	/* Each of + / = takes three bytes once encoded. */
-	if ((out = malloc(n + 1 + 3 * b64len + 1)) == NULL) {
+	for (i = 0; b64[i] != '\0'; i++)
+		enc += b64[i] == '+' || b64[i] == '/' || b64[i] == '=' ? 3 : 1;
+	if (n + (url[n - 1] != '/') + enc > OCSP_HTTP_GET_MAX ||
+	    (out = malloc(pn + 1 + enc + 1)) == NULL) {
 		free(b64);
 		return NULL;
 	}
-	o = out + n;
-	memcpy(out, url, n);
-	if (n == 0 || url[n - 1] != '/')
+	memcpy(out, u->path, pn);
+	o = out + pn;
+	if (pn == 0 || u->path[pn - 1] != '/')
 		*o++ = '/';
 	for (i = 0; b64[i] != '\0'; i++) {
 		if (b64[i] == '+' || b64[i] == '/' || b64[i] == '=')
@@ -156,11 +165,24 @@ get_url(const char *url, const unsigned char *der, int len)
 	}
 	*o = '\0';
 	free(b64);
-	if ((size_t)(o - out) > OCSP_HTTP_GET_MAX) {
-		free(out);
-		return NULL;
-	}
 	return out;
+}
+
+/* What goes on the request line: the path, or through a proxy the
+ * absolute URI (RFC 7230 5.3.2) with the responder's NAME in it, which
+ * the proxy resolves.  malloc'd. */
+static char *
+request_target(const struct url *u, const char *path, int proxied)
+{
+	char *t;
+	int n;
+
+	if (!proxied)
+		return strdup(path);
+	n = strcmp(u->port, "80") == 0 ?
+	    asprintf(&t, "http://%s%s", u->host, path) :
+	    asprintf(&t, "http://%s:%s%s", u->host, u->port, path);
+	return n == -1 ? NULL : t;
 }
 
 /* ---- what went wrong ---- */
@@ -257,30 +279,217 @@ why_failed(struct ocsp_http *h)
 	return r;
 }
 
+/* ---- where to connect: lib/dns, never getaddrinfo ---- */
+
+/* The addresses of a host as OpenSSL's connect BIO takes them: "1.2.3.4"
+ * or "[::1]", literals (getaddrinfo turns them into addresses without
+ * asking anyone). */
+#define ADDRS_MAX	8
+struct addrs {
+	char	 a[ADDRS_MAX][INET6_ADDRSTRLEN + 2];
+	size_t	 n;
+};
+
+static void
+addrs_take(struct addrs *ad, const struct dns_answer *ans, int family)
+{
+	const ldns_rdf *rd;
+	char buf[INET6_ADDRSTRLEN];
+	size_t i, want = family == AF_INET ? 4 : 16;
+	ldns_rr *rr;
+
+	for (i = 0; ans->rrs != NULL && i < ldns_rr_list_rr_count(ans->rrs) &&
+	    ad->n < ADDRS_MAX; i++) {
+		rr = ldns_rr_list_rr(ans->rrs, i);
+		if (ldns_rr_get_type(rr) != (family == AF_INET ?
+		    LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA) ||
+		    (rd = ldns_rr_rdf(rr, 0)) == NULL ||
+		    ldns_rdf_size(rd) != want ||
+		    inet_ntop(family, ldns_rdf_data(rd), buf, sizeof(buf)) ==
+		    NULL)
+			continue;
+		snprintf(ad->a[ad->n++], sizeof(ad->a[0]),
+		    family == AF_INET ? "%s" : "[%s]", buf);
+	}
+}
+
+/* One lookup of name for type, its addresses added to ad; the status. */
+static enum dns_status
+lookup(const char *name, ldns_rr_type type, struct addrs *ad)
+{
+	struct dns_answer *ans;
+	enum dns_status st;
+
+	if ((ans = dns_query(name, type)) == NULL)
+		return DNS_TEMPFAIL;
+	if ((st = ans->status) == DNS_OK)
+		addrs_take(ad, ans, type == LDNS_RR_TYPE_A ? AF_INET :
+		    AF_INET6);
+	dns_answer_free(ans);
+	return st;
+}
+
+/* host as a URL has it (a name, an IPv4 literal, a bracketed IPv6 one)
+ * to addresses: a literal as it is, a name through lib/dns, A then
+ * AAAA.  what ("responder", "proxy") names it in the messages. */
+static enum ocsp_http_result
+resolve(struct ocsp_http *h, const char *what, const char *host,
+    struct addrs *ad)
+{
+	unsigned char bin[16];
+	char lit[INET6_ADDRSTRLEN + 1], *name;
+	enum dns_status sa, sb;
+	size_t len = strlen(host);
+	const char *why;
+
+	ad->n = 0;
+	if (host[0] == '[') {
+		if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(lit))
+			return say(h, OCSP_HTTP_URL, "%s %.64s: not an IPv6 "
+			    "address", what, host);
+		memcpy(lit, host + 1, len - 2);
+		lit[len - 2] = '\0';
+		if (inet_pton(AF_INET6, lit, bin) != 1)
+			return say(h, OCSP_HTTP_URL, "%s %.64s: not an IPv6 "
+			    "address", what, host);
+		snprintf(ad->a[ad->n++], sizeof(ad->a[0]), "%s", host);
+		return OCSP_HTTP_OK;
+	}
+	if (inet_pton(AF_INET, host, bin) == 1) {
+		snprintf(ad->a[ad->n++], sizeof(ad->a[0]), "%s", host);
+		return OCSP_HTTP_OK;
+	}
+	if ((name = idn_to_alabels(host, &why)) == NULL)
+		return say(h, OCSP_HTTP_URL, "%s %.200s: not a host name: %s",
+		    what, host, why);
+	sa = lookup(name, LDNS_RR_TYPE_A, ad);
+	sb = sa == DNS_NXDOMAIN ? DNS_NXDOMAIN :
+	    lookup(name, LDNS_RR_TYPE_AAAA, ad);
+	free(name);
+	if (ad->n > 0)
+		return OCSP_HTTP_OK;
+	if (sa == DNS_TEMPFAIL || sb == DNS_TEMPFAIL)
+		return say(h, OCSP_HTTP_TEMP, "%s %.200s: DNS lookup failed "
+		    "(timeout or server failure; try later)", what, host);
+	if (sa == DNS_PERMFAIL || sb == DNS_PERMFAIL)
+		return say(h, OCSP_HTTP_NOHOST, "%s %.200s: DNS lookup "
+		    "refused", what, host);
+	return say(h, OCSP_HTTP_NOHOST, "%s %.200s: no such host%s", what,
+	    host, sa == DNS_NXDOMAIN ? "" : " (no A or AAAA record)");
+}
+
 /* ---- the exchange ---- */
 
-static BIO *
-exchange(struct ocsp_http *h, const struct url *u,
-    STACK_OF(CONF_VALUE) *hs, const unsigned char *der, int len)
-{
-	char *get = NULL;
-	BIO *req, *resp;
+/* Where one request goes: the responder itself, or the proxy that
+ * http_proxy (or HTTP_PROXY) names unless no_proxy lists the host. */
+struct route {
+	struct addrs ad;
+	char	*port;		/* of what is connected to */
+	char	*target;	/* the request line's */
+	int	 proxied;
+};
 
-	if (!h->post && u->plain && (get = get_url(h->url, der, len)) != NULL) {
-		h->method = "GET";
-		resp = OSSL_HTTP_get(get, NULL, NULL, NULL, NULL, NULL, NULL,
-		    0, hs, NULL, 1, OCSP_DER_MAX, h->timeout);
-		free(get);
+static void
+route_free(struct route *rt)
+{
+	OPENSSL_free(rt->port);
+	free(rt->target);
+	memset(rt, 0, sizeof(*rt));
+}
+
+static enum ocsp_http_result
+route(struct ocsp_http *h, const struct url *u, const char *path,
+    struct route *rt)
+{
+	const char *proxy;
+	char *phost = NULL;
+	enum ocsp_http_result r;
+	int ssl = 0, ok;
+
+	memset(rt, 0, sizeof(*rt));
+	/* As OpenSSL's client decides it, then given to it explicitly: it
+	 * is handed a connection, never a name. */
+	proxy = OSSL_HTTP_adapt_proxy(NULL, NULL, u->host, 0);
+	if (proxy != NULL) {
+		ERR_set_mark();
+		ok = OSSL_HTTP_parse_url(proxy, &ssl, NULL, &phost, &rt->port,
+		    NULL, NULL, NULL, NULL) == 1 && phost != NULL &&
+		    *phost != '\0';
+		ERR_pop_to_mark();
+		if (!ok) {
+			OPENSSL_free(phost);
+			route_free(rt);
+			return say(h, OCSP_HTTP_URL, "http_proxy: %.100s: "
+			    "malformed URL", proxy);
+		}
+		rt->proxied = 1;
+		r = resolve(h, "proxy", phost, &rt->ad);
+		OPENSSL_free(phost);
+	} else {
+		if ((rt->port = OPENSSL_strdup(u->port)) == NULL) {
+			route_free(rt);
+			return say(h, OCSP_HTTP_NOMEM, "out of memory");
+		}
+		r = resolve(h, "responder", u->host, &rt->ad);
+	}
+	if (r == OCSP_HTTP_OK &&
+	    (rt->target = request_target(u, path, rt->proxied)) == NULL)
+		r = say(h, OCSP_HTTP_NOMEM, "out of memory");
+	if (r != OCSP_HTTP_OK)
+		route_free(rt);
+	return r;
+}
+
+/* One request over rt, each address in turn until one connects, within
+ * the time left, shared among the addresses still to try (OpenSSL keeps
+ * trying a refused connect until its timeout).  The response (a memory
+ * BIO), or NULL with the cause queued or, for a GET that is redirected,
+ * *redir set. */
+static BIO *
+send_once(struct ocsp_http *h, const struct route *rt,
+    STACK_OF(CONF_VALUE) *hs, BIO *body, time_t deadline, char **redir)
+{
+	OSSL_HTTP_REQ_CTX *rctx;
+	BIO *bio, *resp;
+	size_t i;
+	long left, share;
+
+	for (i = 0; i < rt->ad.n; i++) {
+		if ((left = (long)(deadline - time(NULL))) <= 0) {
+			if (i > 0)
+				return NULL;	/* the last try's cause */
+			left = 1;
+		}
+		if ((share = left / (long)(rt->ad.n - i)) < 1)
+			share = 1;
+		ERR_clear_error();
+		if ((bio = BIO_new_connect(rt->ad.a[i])) == NULL)
+			return NULL;
+		if (BIO_set_conn_port(bio, rt->port) <= 0) {
+			BIO_free_all(bio);
+			return NULL;
+		}
+		rctx = OSSL_HTTP_open(NULL, NULL, NULL, NULL, 0, bio, NULL,
+		    NULL, NULL, 0, (int)share);
+		if (rctx == NULL) {
+			BIO_free_all(bio);
+			continue;
+		}
+		snprintf(h->peer, sizeof(h->peer), "%s:%s", rt->ad.a[i],
+		    rt->port);
+		/* Connected: the exchange has all the time left. */
+		if ((left = (long)(deadline - time(NULL))) < 1)
+			left = 1;
+		resp = NULL;
+		if (OSSL_HTTP_set1_request(rctx, rt->target, hs, body != NULL ?
+		    "application/ocsp-request" : NULL, body, NULL, 1,
+		    OCSP_DER_MAX, (int)left, 0))
+			resp = OSSL_HTTP_exchange(rctx, redir);
+		OSSL_HTTP_close(rctx, resp != NULL);
+		BIO_free_all(bio);
 		return resp;
 	}
-	if ((req = BIO_new_mem_buf(der, len)) == NULL)
-		return NULL;
-	h->method = "POST";
-	resp = OSSL_HTTP_transfer(NULL, u->host, u->port, u->path, 0, NULL,
-	    NULL, NULL, NULL, NULL, NULL, 0, hs, "application/ocsp-request",
-	    req, NULL, 1, OCSP_DER_MAX, h->timeout, 0);
-	BIO_free(req);
-	return resp;
+	return NULL;
 }
 
 static enum ocsp_http_result
@@ -298,31 +507,120 @@ take_body(struct ocsp_http *h, BIO *resp)
 	return OCSP_HTTP_OK;
 }
 
+/* Where a GET is redirected (OpenSSL's client would follow it and
+ * resolve the new host itself): *u and *path for the next request. */
+static enum ocsp_http_result
+redirect(struct ocsp_http *h, char *loc, struct url *u, char **path)
+{
+	const char *why;
+	struct url nu;
+
+	if (loc[0] == '/') {
+		free(*path);
+		*path = strdup(loc);
+		OPENSSL_free(loc);
+		return *path != NULL ? OCSP_HTTP_OK :
+		    say(h, OCSP_HTTP_NOMEM, "out of memory");
+	}
+	if (!ocsp_http_url_ok(loc, &why) || url_split(loc, &nu) == -1) {
+		say(h, OCSP_HTTP_BAD, "responder redirects to a URL we do not "
+		    "follow: %s", why != NULL ? why : "malformed URL");
+		OPENSSL_free(loc);
+		return OCSP_HTTP_BAD;
+	}
+	OPENSSL_free(loc);
+	free(*path);
+	if ((*path = strdup(nu.path)) == NULL) {
+		url_free(&nu);
+		return say(h, OCSP_HTTP_NOMEM, "out of memory");
+	}
+	url_free(u);
+	*u = nu;
+	return OCSP_HTTP_OK;
+}
+
+#define REDIRECTS_MAX	5
+
+/* The request (GET per RFC 5019 when it fits, else POST), following at
+ * most REDIRECTS_MAX redirections of a GET, all within h->timeout. */
+static enum ocsp_http_result
+exchange(struct ocsp_http *h, struct url *u, const unsigned char *der,
+    int len)
+{
+	STACK_OF(CONF_VALUE) *hs = NULL;
+	time_t deadline = time(NULL) + h->timeout;
+	enum ocsp_http_result r;
+	char *path = NULL, *loc;
+	BIO *body = NULL, *resp;
+	struct route rt;
+	int hops;
+
+	if (!h->post && u->plain && (path = get_path(h->url, u, der, len)))
+		h->method = "GET";
+	else if ((body = BIO_new_mem_buf(der, len)) == NULL ||
+	    (path = strdup(u->path)) == NULL) {
+		BIO_free(body);
+		return say(h, OCSP_HTTP_NOMEM, "out of memory");
+	} else
+		h->method = "POST";
+	for (hops = 0;; hops++) {
+		sk_CONF_VALUE_pop_free(hs, X509V3_conf_free);
+		if ((hs = host_header(u)) == NULL) {
+			r = say(h, OCSP_HTTP_NOMEM, "out of memory");
+			break;
+		}
+		if ((r = route(h, u, path, &rt)) != OCSP_HTTP_OK)
+			break;
+		loc = NULL;
+		resp = send_once(h, &rt, hs, body, deadline,
+		    body == NULL ? &loc : NULL);
+		route_free(&rt);
+		if (resp != NULL) {
+			r = take_body(h, resp);
+			BIO_free(resp);
+			break;
+		}
+		if (loc == NULL) {
+			r = why_failed(h);
+			break;
+		}
+		ERR_clear_error();
+		if (hops == REDIRECTS_MAX) {
+			OPENSSL_free(loc);
+			r = say(h, OCSP_HTTP_BAD, "responder redirects more "
+			    "than %d times", REDIRECTS_MAX);
+			break;
+		}
+		if ((r = redirect(h, loc, u, &path)) != OCSP_HTTP_OK)
+			break;
+		if (time(NULL) >= deadline) {
+			r = say(h, OCSP_HTTP_TEMP, "responder unreachable: "
+			    "timed out after %d s", h->timeout);
+			break;
+		}
+	}
+	sk_CONF_VALUE_pop_free(hs, X509V3_conf_free);
+	BIO_free(body);
+	free(path);
+	return r;
+}
+
 static enum ocsp_http_result
 send_request(struct ocsp_http *h, OCSP_REQUEST *req)
 {
-	STACK_OF(CONF_VALUE) *hs = NULL;
 	unsigned char *der = NULL;
 	enum ocsp_http_result r;
 	struct url u;
-	BIO *resp;
 	int len;
 
 	if (url_split(h->url, &u) == -1)
 		return say(h, OCSP_HTTP_URL, "malformed URL");
-	if ((len = i2d_OCSP_REQUEST(req, &der)) <= 0 ||
-	    (hs = host_header(&u)) == NULL) {
-		OPENSSL_free(der);
+	if ((len = i2d_OCSP_REQUEST(req, &der)) <= 0) {
 		url_free(&u);
 		return say(h, OCSP_HTTP_NOMEM, "out of memory");
 	}
 	ERR_clear_error();
-	if ((resp = exchange(h, &u, hs, der, len)) == NULL)
-		r = why_failed(h);
-	else
-		r = take_body(h, resp);
-	BIO_free_all(resp);
-	sk_CONF_VALUE_pop_free(hs, X509V3_conf_free);
+	r = exchange(h, &u, der, len);
 	OPENSSL_free(der);
 	url_free(&u);
 	return r;
@@ -336,6 +634,7 @@ ocsp_http_fetch(struct ocsp_http *h, X509 *cert, X509 *issuer)
 	const char *why;
 
 	h->method = NULL;
+	h->peer[0] = '\0';
 	h->der = NULL;
 	h->len = 0;
 	h->error[0] = '\0';

@@ -1,12 +1,15 @@
 #!/bin/sh
 # ocsp-fetch against real `openssl ocsp` responders (t/rig/pki.sh) and a
 # small HTTP server of this file's own (garbage, HTTP errors, a replayed
-# or forged response, a proxy): good, revoked, unknown, no URL, the
-# signer checks, the refresh window, GET/POST, nonces, the chain file,
-# the output shapes, and above all that a failure never touches the old
-# file.
+# or forged response, a proxy, redirects): good, revoked, unknown, no URL,
+# the signer checks, the refresh window, GET/POST, nonces, the chain file,
+# the output shapes, responder and proxy host names looked up with lib/dns
+# (NSD serving a zone the system resolver does not know, a resolver that
+# never answers, --dns-zone), and above all that a failure never touches
+# the old file.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/rig/pki.sh"
+. "$TEST_SRC/rig/dns.sh"
 require_bin ocsp-fetch
 # The environment's proxy must not decide where our loopback requests go.
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
@@ -53,10 +56,11 @@ verify_der() {
 # request for an absolute URI is proxied instead (http_proxy tests).
 # Every request is logged: "METHOD LENGTH-OF-PATH" or "PROXY METHOD URI".
 cat >fakehttp.py <<'PY'
-import http.client, os, sys, time, urllib.parse
+import http.client, os, socket, sys, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 moddir, logfile, portfile = sys.argv[1:4]
+bind = sys.argv[4] if len(sys.argv) > 4 else "127.0.0.1"
 log = open(logfile, "a", buffering=1)
 
 class H(BaseHTTPRequestHandler):
@@ -75,7 +79,10 @@ class H(BaseHTTPRequestHandler):
     def proxy(self, data):
         u = urllib.parse.urlsplit(self.path)
         log.write("PROXY %s %s\n" % (self.command, self.path))
-        c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=10)
+        # The test zone's names are all on loopback; the system resolver
+        # does not know them.
+        host = "127.0.0.1" if u.hostname.endswith(".test") else u.hostname
+        c = http.client.HTTPConnection(host, u.port or 80, timeout=10)
         c.request(self.command, u.path or "/", body=data,
                   headers={"Host": self.headers.get("Host", u.netloc),
                            "Content-Type": "application/ocsp-request"})
@@ -85,8 +92,9 @@ class H(BaseHTTPRequestHandler):
         data = self.body() if self.command == "POST" else None
         if self.path.startswith("http://"):
             return self.proxy(data)
+        # Every Host header, comma-separated: one is expected.
         log.write("%s %d host=%s\n" % (self.command, len(self.path),
-                  self.headers.get("Host", "-")))
+                  ",".join(self.headers.get_all("Host") or ["-"])))
         mode = open(os.path.join(moddir, "mode")).read().split()
         if mode[0] == "static":
             self.reply(200, open(mode[1], "rb").read(),
@@ -100,9 +108,16 @@ class H(BaseHTTPRequestHandler):
             self.close_connection = True
         elif mode[0] == "hang":
             time.sleep(8)
+        elif mode[0] == "redirect":
+            self.send_response(302)
+            self.send_header("Location", mode[1] + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
     do_GET = do_POST = handle_any
 
-srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+class S(ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+srv = S((bind, 0), H)
 srv.daemon_threads = True
 with open(portfile + ".tmp", "w") as f:
     f.write("%d\n" % srv.server_address[1])
@@ -440,6 +455,204 @@ test_expect_success 'no_proxy: a listed host is asked directly' '
 	rc_is noprox 0 &&
 	[ "$(grep -c "^PROXY" "$FAKE_DIR/log")" = "$before" ]
 '
+
+############################################################ host names
+# Responder and proxy names are looked up with lib/dns, never by OpenSSL
+# (getaddrinfo): pki.test is known only to the NSD started here, not to
+# the system resolver, and offline.test only to a --dns-zone file.
+unset http_proxy HTTP_PROXY no_proxy NO_PROXY
+dns_zone_begin pki.test pki.test.zone
+cat >>pki.test.zone <<'EOF'
+ocsp	IN A 127.0.0.1
+ocsp	IN AAAA ::1
+alias	IN CNAME ocsp
+proxy	IN A 127.0.0.1
+noaddr	IN TXT "a name without an address"
+v6	IN AAAA ::1
+both	IN A 127.0.0.1
+both	IN AAAA ::1
+EOF
+dns_zone_begin offline.test offline.zone
+printf 'ocsp\tIN A 127.0.0.1\n' >>offline.zone
+dns_rig_start pki.test=pki.test.zone 2>dnsrig.err
+dnsrc=$?
+dns_rig_blackhole 2>>dnsrig.err
+bhrc=$?
+NAME_URL=http://ocsp.pki.test:$PKI_OCSP_PORT/
+FAKE_PORT=$(cat "$FAKE_DIR/port" 2>/dev/null)
+
+test_expect_success 'setup: NSD serves pki.test; the system resolver does not know it' '
+	cat dnsrig.err && [ $dnsrc = 0 ] && [ $bhrc = 0 ] &&
+	[ "${MXKIT_RESOLVER:-}" = "127.0.0.1:$DNS_RIG_PORT" ] &&
+	! timeout 10 getent ahosts ocsp.pki.test >/dev/null 2>&1
+'
+
+test_expect_success 'a responder NAME (MXKIT_RESOLVER): fetched, Host: NAME:PORT' '
+	before=$(requests "$GOOD_LOG") &&
+	run name -c "$P/mx1.chain.pem" -O name.der -u "$NAME_URL" -o kv -v &&
+	rc_is name 0 && kv name ocsp_action fetched && kv name ocsp_url "$NAME_URL" &&
+	[ $(requests "$GOOD_LOG") = $((before + 1)) ] &&
+	tail -n 1 "$GOOD_LOG" | grep -q "^GET host=ocsp.pki.test:$PKI_OCSP_PORT bytes=[0-9]* answered$" &&
+	grep -q "bytes by GET from 127.0.0.1:$PKI_OCSP_PORT$" name.err &&
+	verify_der name.der mx1
+'
+cp name.der name.good
+
+test_expect_success '--resolver, a CNAME, and a POST to a NAME' '
+	(unset MXKIT_RESOLVER &&
+	    run namep -c "$P/mx1.chain.pem" -O name.der --force --post \
+	    --resolver "127.0.0.1:$DNS_RIG_PORT" \
+	    -u "http://alias.pki.test:$PKI_OCSP_PORT/") &&
+	rc_is namep 0 &&
+	tail -n 1 "$GOOD_LOG" | grep -q "^POST host=alias.pki.test:$PKI_OCSP_PORT bytes=[0-9]* answered$"
+'
+cp name.der name.good
+
+test_expect_success 'without our resolver the name is not found (no other lookup): old kept' '
+	(unset MXKIT_RESOLVER &&
+	    run nores -c "$P/mx1.chain.pem" -O name.der --force \
+	    --dns-timeout 300 -u "$NAME_URL") &&
+	{ rc_is nores 69 || rc_is nores 75; } &&
+	grep -q "responder ocsp.pki.test: " nores.err && cmp name.der name.good
+'
+
+test_expect_success 'a NAME that does not exist: 69, "no such host", old kept' '
+	run nx -c "$P/mx1.chain.pem" -O name.der --force -o kv \
+	    -u "http://nosuch.pki.test:$PKI_OCSP_PORT/" &&
+	rc_is nx 69 && kv nx ocsp_action kept && kv nx cert_status good &&
+	kvget ocsp_error nx.out | grep -q "responder nosuch.pki.test: no such host$" &&
+	grep -q "responder nosuch.pki.test: no such host$" nx.err &&
+	cmp name.der name.good
+'
+
+test_expect_success 'a NAME without A or AAAA (NODATA): 69, old kept' '
+	run nod -c "$P/mx1.chain.pem" -O name.der --force \
+	    -u "http://noaddr.pki.test:$PKI_OCSP_PORT/" &&
+	rc_is nod 69 &&
+	grep -q "responder noaddr.pki.test: no such host (no A or AAAA record)$" nod.err &&
+	cmp name.der name.good
+'
+
+test_expect_success 'a resolver that never answers: 75 (try later), old file byte-identical' '
+	start=$(date +%s) &&
+	run bh -c "$P/mx1.chain.pem" -O name.der --force -u "$NAME_URL" \
+	    --resolver "$DNS_BLACKHOLE" --dns-timeout 300 -o kv &&
+	end=$(date +%s) &&
+	rc_is bh 75 && kv bh ocsp_action kept && kv bh cert_status good &&
+	kvget ocsp_error bh.out | grep -q "responder ocsp.pki.test: DNS lookup failed" &&
+	[ $((end - start)) -le 8 ] && cmp name.der name.good
+'
+
+test_expect_success '--dns-zone FILE: the name from the file, no DNS server at all' '
+	(unset MXKIT_RESOLVER &&
+	    run zone -c "$P/mx1.chain.pem" -O zone.der --dns-zone offline.zone \
+	    --resolver "$DNS_BLACKHOLE" --dns-timeout 300 -o kv \
+	    -u "http://ocsp.offline.test:$PKI_OCSP_PORT/" &&
+	    run zonenx -c "$P/mx1.chain.pem" -O zone.der --force \
+	    --dns-zone offline.zone --resolver "$DNS_BLACKHOLE" \
+	    -u "http://nosuch.offline.test:$PKI_OCSP_PORT/") &&
+	rc_is zone 0 && kv zone ocsp_action fetched && verify_der zone.der mx1 &&
+	tail -n 1 "$GOOD_LOG" | grep -q "^GET host=ocsp.offline.test:$PKI_OCSP_PORT " &&
+	rc_is zonenx 69 && grep -q "no such host" zonenx.err
+'
+
+test_expect_success 'a --dns-zone that cannot be read: 66 before any request' '
+	before=$(requests "$GOOD_LOG") &&
+	run zmiss -c "$P/mx1.chain.pem" -O name.der --force -u "$NAME_URL" \
+	    --dns-zone nosuch.zone &&
+	rc_is zmiss 66 && [ $(requests "$GOOD_LOG") = "$before" ] &&
+	cmp name.der name.good
+'
+
+test_expect_success '--check needs no DNS: an unreadable --dns-zone is not even read' '
+	run zchk -c "$P/mx1.chain.pem" -O name.der --check --dns-zone nosuch.zone &&
+	rc_is zchk 0
+'
+
+test_expect_success 'http_proxy by NAME: looked up; the request line names the responder' '
+	before=$(grep -c "^PROXY" "$FAKE_DIR/log") &&
+	(export http_proxy="http://proxy.pki.test:$FAKE_PORT/" &&
+	    run pname -c "$P/mx1.chain.pem" -O pname.der -u "$NAME_URL" -o kv) &&
+	rc_is pname 0 && kv pname cert_status good &&
+	[ "$(grep -c "^PROXY" "$FAKE_DIR/log")" = $((before + 1)) ] &&
+	tail -n 1 "$FAKE_DIR/log" | grep -q "^PROXY GET ${NAME_URL}M" &&
+	tail -n 1 "$GOOD_LOG" | grep -q "^GET host=ocsp.pki.test:$PKI_OCSP_PORT "
+'
+
+test_expect_success 'no_proxy lists the NAME: asked directly' '
+	before=$(grep -c "^PROXY" "$FAKE_DIR/log") &&
+	(export http_proxy="http://proxy.pki.test:$FAKE_PORT/" \
+	    no_proxy="example.org, ocsp.pki.test" &&
+	    run pnop -c "$P/mx1.chain.pem" -O pname.der --force -u "$NAME_URL") &&
+	rc_is pnop 0 &&
+	[ "$(grep -c "^PROXY" "$FAKE_DIR/log")" = "$before" ]
+'
+
+test_expect_success 'a proxy NAME that does not exist: 69, old kept' '
+	(export http_proxy="http://noproxy.pki.test:$FAKE_PORT/" &&
+	    run pnx -c "$P/mx1.chain.pem" -O name.der --force -u "$NAME_URL") &&
+	rc_is pnx 69 && grep -q "proxy noproxy.pki.test: no such host$" pnx.err &&
+	cmp name.der name.good
+'
+
+test_expect_success 'a redirected GET is followed, the new NAME looked up with lib/dns' '
+	fake_mode redirect "http://ocsp.pki.test:$PKI_OCSP_PORT" &&
+	run redir -c "$P/mx1.chain.pem" -O redir.der -u "$FAKE_URL" -o kv &&
+	rc_is redir 0 && kv redir ocsp_action fetched && verify_der redir.der mx1 &&
+	tail -n 1 "$GOOD_LOG" | grep -q "^GET host=ocsp.pki.test:$PKI_OCSP_PORT "
+'
+
+test_expect_success 'redirected to https, or in a loop: 69, old kept' '
+	fake_mode redirect "https://ocsp.pki.test" &&
+	run rhttps -c "$P/mx1.chain.pem" -O name.der --force -u "$FAKE_URL" &&
+	rc_is rhttps 69 && grep -q "redirects to a URL we do not follow" rhttps.err &&
+	fake_mode redirect "${FAKE_URL%/}" &&
+	run rloop -c "$P/mx1.chain.pem" -O name.der --force -u "$FAKE_URL" &&
+	rc_is rloop 69 && grep -q "redirects more than 5 times" rloop.err &&
+	cmp name.der name.good
+'
+
+# The same fake server on ::1, when this host has IPv6 loopback.
+F6=$TEST_DIR/fake6
+mkdir -p "$F6"
+echo "static $TEST_DIR/mx1.good" >"$F6/mode"
+/usr/bin/python3 fakehttp.py "$F6" "$F6/log" "$F6/port" ::1 \
+    >"$F6/out" 2>&1 </dev/null &
+fake6pid=$!
+at_exit proc_stop $fake6pid
+n=0
+while [ ! -s "$F6/port" ] && [ $n -lt 30 ] && proc_alive $fake6pid; do
+	sleep 0.1; n=$((n + 1))
+done
+if [ -s "$F6/port" ]; then
+	P6=$(cat "$F6/port")
+	test_expect_success 'a NAME with only AAAA: the IPv6 address, in brackets' '
+		run v6 -c "$P/mx1.chain.pem" -O v6.der -u "http://v6.pki.test:$P6/" -v &&
+		rc_is v6 0 && cmp v6.der mx1.good &&
+		grep -q "bytes by GET from \[::1\]:$P6$" v6.err &&
+		tail -n 1 "$F6/log" | grep -q "^GET [0-9]* host=v6.pki.test:$P6$"
+	'
+	test_expect_success 'A refused, then AAAA: the next address is tried' '
+		start=$(date +%s) &&
+		run both -c "$P/mx1.chain.pem" -O both.der --timeout 4 -v \
+		    -u "http://both.pki.test:$P6/" &&
+		end=$(date +%s) &&
+		rc_is both 0 && cmp both.der mx1.good &&
+		grep -q "bytes by GET from \[::1\]:$P6$" both.err &&
+		[ $((end - start)) -le 5 ]
+	'
+	test_expect_success 'an IPv6 literal URL: Host: [::1]:PORT, no lookup' '
+		run v6l -c "$P/mx1.chain.pem" -O v6l.der -u "http://[::1]:$P6/" \
+		    --resolver "$DNS_BLACKHOLE" &&
+		rc_is v6l 0 && cmp v6l.der mx1.good &&
+		tail -n 1 "$F6/log" | grep -q "^GET [0-9]* host=\[::1\]:$P6$"
+	'
+else
+	sed 's/^/# /' "$F6/out"
+	test_skip 'IPv6 responders' 'no IPv6 loopback here'
+fi
+proc_stop $fake6pid
+dns_rig_blackhole_stop
 
 ############################################################ nonce
 test_expect_success '--nonce: the responder echoes it, accepted' '

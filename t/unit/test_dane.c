@@ -17,7 +17,8 @@
 static int
 setup(void **state)
 {
-	struct dns_opts o = { "127.0.0.1:9", 200, 0, 1, 1 };
+	struct dns_opts o = { .resolver = "127.0.0.1:9", .timeout_ms = 200,
+	    .dnssec = 1, .use_cache = 1 };
 	const char *dir = getenv("DANE_TEST_DATA");
 	const char *why = NULL;
 	char path[1024], *zwhy = NULL;
