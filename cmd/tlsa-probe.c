@@ -27,15 +27,15 @@ static const char usage[] =
 "      --host HOST        probe one host, no MX lookup\n"
 "      --port N           SMTP port (default 25; also the TLSA name)\n"
 "  -4, -6                 IPv4 or IPv6 addresses only\n"
-"      --timeout SECS     per connect, read and handshake (default 10)\n"
-"      --helo NAME        EHLO name (default this host's name)\n"
-"      --ocsp, --no-ocsp  always, never request a staple (default: as\n"
-"                         Exim: without DANE or with DANE-TA records only)\n"
+"      --timeout SECS  --helo NAME  per step (default 10); EHLO name\n"
+"      --ocsp, --no-ocsp  always, never ask for a staple (default: Exim's\n"
+"                         rule, without DANE or with DANE-TA records only)\n"
 "      --dnssec-probe NAME  check the resolver validates: AD on NAME's SOA\n"
 "                         (default \".\"; \"\" skips the check)\n"
-"      --generate CERT    print TLSA records for CERT (a chain: usage 2\n"
-"                         from the issuer); --usage --selector --mtype\n"
-"                         (default 3 1 1), --name OWNER, --rollover NEXT\n"
+"      --trust-anchor FILE  validate DNSSEC here from these DS/DNSKEY\n"
+"                         records, not by the resolver's AD bit\n"
+"      --generate CERT    TLSA records for CERT (chain: usage 2 from the\n"
+"                         issuer), --usage --selector --mtype --name --rollover\n"
 "  -o, --output MODE      text (default), kv, json (one object per address)\n"
 "      --resolver HOST[:PORT]  --dns-timeout MS   --now EPOCH\n"
 "  -v, --verbose   -h, --help   -V, --version\n"
@@ -67,6 +67,7 @@ static const struct option longopts[] = {
 	CLI_LONGOPTS,
 	CLI_LONGOPT_OUTPUT,
 	CLI_LONGOPT_NOW,
+	CLI_LONGOPT_TRUST_ANCHOR,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -585,7 +586,9 @@ check_resolver(const struct conf *c)
 	    "of /etc/resolv.conf";
 	int v;
 
-	if (c->probe_name[0] == '\0')
+	/* With anchors of our own the AD bit is not used at all. */
+	if (c->probe_name[0] == '\0' || c->cli.trust_anchor != NULL ||
+	    getenv("MXKIT_TRUST_ANCHOR") != NULL)
 		return;
 	v = dane_resolver_validates(c->probe_name);
 	if (v == 0)

@@ -203,12 +203,33 @@ cli_option(struct cli *c, int ch, const char *arg)
 	case CLI_OPT_SUMMARY:
 		c->summary = 1;
 		return 1;
+	case CLI_OPT_TRUST_ANCHOR:
+		if (*arg == '\0')
+			cli_usage_error("--trust-anchor: empty");
+		c->trust_anchor = arg;
+		return 1;
 	case '?':
 	case ':':
 		/* getopt has said what is wrong. */
 		exit(EX_USAGE);
 	}
 	return 0;
+}
+
+/* The trust anchor file dns_init will load (--trust-anchor, else
+ * MXKIT_TRUST_ANCHOR), when it cannot be read: EX_NOINPUT, as a zone. */
+static int
+anchor_readable(const struct cli *c)
+{
+	const char *path = c->trust_anchor;
+
+	if (path == NULL && (path = getenv("MXKIT_TRUST_ANCHOR")) != NULL &&
+	    *path == '\0')
+		path = NULL;
+	if (path == NULL || access(path, R_OK) == 0)
+		return 0;
+	diag_warn("%s: %s", path, strerror(errno));
+	return EX_NOINPUT;
 }
 
 int
@@ -224,13 +245,25 @@ cli_dns_setup(const struct cli *c)
 	const char *why = NULL;
 	char *zwhy;
 	size_t i;
+	int rc;
 
+	if ((rc = anchor_readable(c)) != 0)
+		return rc;
 	if (dns_init(&o, &why) == -1) {
 		diag_warn("dns: %s", why ? why : "cannot configure");
 		/* A --resolver (or MXKIT_RESOLVER) that is not an address is
-		 * the user's mistake; anything else is the system's. */
-		return why != NULL && strncmp(why, "resolver", 8) == 0 ?
-		    EX_USAGE : EX_UNAVAILABLE;
+		 * the user's mistake, trust anchors that do not parse bad
+		 * input; anything else is the system's. */
+		if (why != NULL && strncmp(why, "resolver", 8) == 0)
+			return EX_USAGE;
+		if (why != NULL && strncmp(why, "trust anchor", 12) == 0)
+			return EX_DATAERR;
+		return EX_UNAVAILABLE;
+	}
+	if (c->trust_anchor != NULL &&
+	    dns_trust_anchor(c->trust_anchor, &why) == -1) {
+		diag_warn("%s", why);
+		return EX_DATAERR;
 	}
 	for (i = 0; i < c->nzones; i++) {
 		if (access(c->zones[i], R_OK) == -1) {

@@ -5,7 +5,7 @@
  *   -h/--help  -V/--version  -v/--verbose  -o/--output MODE
  *   --resolver HOST[:PORT]  --dns-zone FILE (repeatable)  --dns-timeout MS
  *   and, for the programs that take them: --now EPOCH  --mbox  --mboxo
- *   -j/--jobs N  --summary
+ *   -j/--jobs N  --summary  --trust-anchor FILE
  *
  * A program puts CLI_LONGOPTS (and the CLI_LONGOPT_* of the optional ones
  * it has) into its own getopt_long table, CLI_SHORTOPTS (and
@@ -31,6 +31,7 @@ enum {
 	CLI_OPT_MBOX,
 	CLI_OPT_MBOXO,
 	CLI_OPT_SUMMARY,
+	CLI_OPT_TRUST_ANCHOR,
 	CLI_OPT_PROG = 0x200
 };
 
@@ -60,6 +61,10 @@ enum {
 /* --summary: counts and speed on stderr after a run. */
 #define CLI_LONGOPT_SUMMARY \
 	{ "summary", no_argument, NULL, CLI_OPT_SUMMARY }
+/* --trust-anchor FILE: validate DNSSEC locally from these DS/DNSKEY
+ * records (master file syntax) instead of trusting the resolver's AD bit. */
+#define CLI_LONGOPT_TRUST_ANCHOR \
+	{ "trust-anchor", required_argument, NULL, CLI_OPT_TRUST_ANCHOR }
 
 #define CLI_MAX_JOBS	256
 #define CLI_MAX_EPOCH	253402300799LL		/* 9999-12-31 */
@@ -78,6 +83,8 @@ struct cli {
 	enum mbox_variant mbox_variant;	/* default MBOX_RD */
 	unsigned jobs;		/* -j; 0 when not given */
 	int summary;		/* --summary */
+	/* --trust-anchor; NULL: MXKIT_TRUST_ANCHOR, or none: the AD bit */
+	const char *trust_anchor;
 };
 
 /* diag_init(argv[0]) and defaults; usage is the -h text.  argv[0] is
@@ -91,10 +98,11 @@ void cli_init(struct cli *c, char **argv, const char *usage);
  * printed the diagnostic). */
 int cli_option(struct cli *c, int ch, const char *arg);
 
-/* dns_init with --resolver/--dns-timeout (and the environment), then
- * dns_load_zone for each --dns-zone.  0, or the exit status the program
- * should use after the diagnostic printed here: EX_NOINPUT for a zone file
- * that cannot be read, EX_DATAERR for one that does not parse, EX_USAGE
+/* dns_init with --resolver/--dns-timeout/--trust-anchor (and the
+ * environment), then dns_load_zone for each --dns-zone.  0, or the exit
+ * status the program should use after the diagnostic printed here:
+ * EX_NOINPUT for a zone or trust anchor file that cannot be read,
+ * EX_DATAERR for one that does not parse, EX_USAGE
  * for a resolver that is not an address, EX_UNAVAILABLE otherwise (an
  * MXKIT_DNS_ZONE file that does not load, say).  Cheap when no lookup
  * follows: /etc/resolv.conf is read only at the first network lookup. */

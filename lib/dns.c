@@ -20,8 +20,16 @@
  * per-thread resolver would carry an "unreachable" mark from one timeout to
  * every later lookup of that thread; a clone costs a few mallocs, nothing
  * next to a round trip.
+ *
+ * With trust anchors, a network answer is classified by lib/dnssec before
+ * it is cached, so cached answers keep their classification; the DS and
+ * DNSKEY lookups of the validation go through the lookup's own resolver
+ * clone (not this cache: lib/dnssec needs their RRSIGs and keeps the
+ * verified keys itself).  Bogus answers become DNS_TEMPFAIL, which is not
+ * cached.
  */
 #include "dns.h"
+#include "dnssec.h"
 #include "idn.h"
 
 #include <arpa/inet.h>
@@ -89,6 +97,7 @@ static struct {
 	uint16_t port;
 	atomic_int tmpl_built;	/* tmpl is final (set under lock) */
 	ldns_resolver *tmpl;	/* NULL: no usable server */
+	struct dnssec *dnssec;	/* trust anchors: validate; NULL: AD bit */
 	struct htab zone;
 	ldns_rr_list *apexes;	/* SOA records, owners canonical */
 	size_t zone_rrs;
@@ -268,6 +277,8 @@ answer_set(struct dns_answer *a, enum dns_status status, uint32_t ttl,
     ldns_rr_list *rrs, int secure, const char *source)
 {
 	ldns_rr_list_deep_free(a->rrs);
+	free(a->why);
+	a->why = NULL;
 	a->status = status;
 	a->ttl = ttl;
 	a->rrs = rrs;
@@ -935,22 +946,22 @@ query_new(const ldns_resolver *r, const ldns_rdf *name, ldns_rr_type type)
 	ldns_pkt_set_id(q, id);
 	ldns_pkt_set_edns_udp_size(q, ldns_resolver_edns_udp_size(r));
 	ldns_pkt_set_edns_do(q, ldns_resolver_dnssec(r));
+	/* Validating ourselves: the resolver must hand over bogus data
+	 * rather than a SERVFAIL that says nothing. */
+	ldns_pkt_set_cd(q, st.dnssec != NULL);
 	return q;
 }
 
-static void
-network_lookup(const ldns_rdf *name, ldns_rr_type type, struct dns_answer *a)
+/* Send q over r, UDP first, TCP when the answer is truncated: the reply
+ * to q, or NULL. */
+static ldns_pkt *
+send_query(ldns_resolver *r, const ldns_pkt *q)
 {
-	ldns_resolver *tmpl = resolver_template(), *r;
-	ldns_pkt *q = NULL, *p = NULL;
+	ldns_pkt *p = NULL;
 	ldns_status s;
 
-	answer_set(a, DNS_TEMPFAIL, 0, NULL, 0, "network");
-	if (tmpl == NULL || (r = ldns_resolver_clone(tmpl)) == NULL)
-		return;
-	if ((q = query_new(r, name, type)) == NULL)
-		goto out;
 	atomic_fetch_add(&ctr.network, 1);
+	ldns_resolver_set_usevc(r, false);
 	s = ldns_send(&p, r, q);
 	if (s == LDNS_STATUS_OK && p != NULL && ldns_pkt_tc(p)) {
 		ldns_pkt_free(p);
@@ -961,12 +972,72 @@ network_lookup(const ldns_rdf *name, ldns_rr_type type, struct dns_answer *a)
 	}
 	if (s != LDNS_STATUS_OK || p == NULL) {
 		atomic_fetch_add(&ctr.timeouts, 1);
-		goto out;
+		ldns_pkt_free(p);
+		return NULL;
 	}
-	if (reply_matches(q, p))
+	if (!reply_matches(q, p)) {
+		ldns_pkt_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* lib/dnssec's DS and DNSKEY lookups, over the lookup's resolver. */
+static ldns_pkt *
+key_fetch(void *arg, const ldns_rdf *name, ldns_rr_type type)
+{
+	ldns_resolver *r = arg;
+	ldns_pkt *q, *p;
+
+	if ((q = query_new(r, name, type)) == NULL)
+		return NULL;
+	p = send_query(r, q);
+	ldns_pkt_free(q);
+	return p;
+}
+
+/* With trust anchors, secure comes from our own validation, and a bogus
+ * answer is a temporary failure, as from a validating resolver. */
+static void
+validate(const ldns_pkt *p, const ldns_rdf *name, ldns_rr_type type,
+    ldns_resolver *r, struct dns_answer *a)
+{
+	char why[256];
+
+	if (a->status != DNS_OK && a->status != DNS_NODATA &&
+	    a->status != DNS_NXDOMAIN)
+		return;
+	switch (dnssec_classify(st.dnssec, p, name, type, key_fetch, r, 0,
+	    why, sizeof(why))) {
+	case DNSSEC_SECURE:
+		a->secure = 1;
+		break;
+	case DNSSEC_INSECURE:
+		a->secure = 0;
+		break;
+	case DNSSEC_BOGUS:
+		answer_set(a, DNS_TEMPFAIL, 0, NULL, 0, "network");
+		a->why = strdup(why[0] != '\0' ? why : "DNSSEC bogus");
+		break;
+	}
+}
+
+static void
+network_lookup(const ldns_rdf *name, ldns_rr_type type, struct dns_answer *a)
+{
+	ldns_resolver *tmpl = resolver_template(), *r;
+	ldns_pkt *q, *p;
+
+	answer_set(a, DNS_TEMPFAIL, 0, NULL, 0, "network");
+	if (tmpl == NULL || (r = ldns_resolver_clone(tmpl)) == NULL)
+		return;
+	if ((q = query_new(r, name, type)) != NULL &&
+	    (p = send_query(r, q)) != NULL) {
 		pkt_interpret(p, name, type, a);
-out:
-	ldns_pkt_free(p);
+		if (st.dnssec != NULL)
+			validate(p, name, type, r, a);
+		ldns_pkt_free(p);
+	}
 	ldns_pkt_free(q);
 	ldns_resolver_deep_free(r);
 }
@@ -1160,6 +1231,7 @@ dns_answer_free(struct dns_answer *a)
 	if (a == NULL)
 		return;
 	ldns_rr_list_deep_free(a->rrs);
+	free(a->why);
 	free(a);
 }
 
@@ -1329,11 +1401,50 @@ hash_reseed(void)
 		hash_seed = seed | 1;
 }
 
+/* Trust anchors from path; NULL: none, the AD bit again.  The answers
+ * cached so far were classified the other way, and the template may lack
+ * the DO bit. */
+static int
+anchors_configure(const char *path, const char **why)
+{
+	char *err = NULL;
+
+	dnssec_free(st.dnssec);
+	st.dnssec = NULL;
+	resolver_drop();
+	cache_flush();
+	if (path == NULL)
+		return 0;
+	if ((st.dnssec = dnssec_new(path, &err)) == NULL) {
+		snprintf(st.why, sizeof(st.why), "trust anchor %s",
+		    err != NULL ? err : strerror(ENOMEM));
+		free(err);
+		*why = st.why;
+		return -1;
+	}
+	st.opts.dnssec = 1;	/* the RRSIGs are needed */
+	return 0;
+}
+
+int
+dns_trust_anchor(const char *path, const char **why)
+{
+	const char *w = NULL;
+	int rc;
+
+	pthread_mutex_lock(&st.lock);
+	rc = anchors_configure(path, &w);
+	pthread_mutex_unlock(&st.lock);
+	if (why != NULL)
+		*why = w;
+	return rc;
+}
+
 static void
 init_locked(const struct dns_opts *opts, const char **why)
 {
 	struct dns_opts o = { NULL, 2000, 2, 1, 1 };
-	const char *spec;
+	const char *spec, *anchors;
 
 	if (opts != NULL)
 		o = *opts;
@@ -1347,6 +1458,9 @@ init_locked(const struct dns_opts *opts, const char **why)
 	if (spec == NULL && (spec = getenv("MXKIT_RESOLVER")) != NULL &&
 	    *spec == '\0')
 		spec = NULL;
+	if ((anchors = getenv("MXKIT_TRUST_ANCHOR")) != NULL &&
+	    *anchors == '\0')
+		anchors = NULL;
 	o.resolver = NULL;	/* not kept: the caller owns the string */
 	st.opts = o;
 	resolver_drop();
@@ -1354,7 +1468,8 @@ init_locked(const struct dns_opts *opts, const char **why)
 	hash_reseed();
 	st.why[0] = '\0';
 	*why = NULL;
-	if (resolver_configure(spec, why) == 0)
+	if (resolver_configure(spec, why) == 0 &&
+	    anchors_configure(anchors, why) == 0)
 		(void)load_env_zones(why);
 	atomic_store(&st.configured, 1);
 }
@@ -1384,6 +1499,8 @@ dns_shutdown(void)
 	resolver_drop();
 	ldns_rdf_deep_free(st.server);
 	st.server = NULL;
+	dnssec_free(st.dnssec);
+	st.dnssec = NULL;
 	st.env_zones_loaded = 0;
 	atomic_store(&st.configured, 0);
 	pthread_mutex_unlock(&st.lock);

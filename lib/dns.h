@@ -10,11 +10,22 @@
  * Queries go over UDP with EDNS0 and the DO bit, retry on timeout, and fall
  * back to TCP on truncation.  A timeout or network failure is DNS_TEMPFAIL,
  * never NXDOMAIN.  All functions are thread-safe once configured.
+ *
+ * DNSSEC: by default an answer is secure when the resolver set the AD bit
+ * (which only means something from a validating resolver one trusts).
+ * With trust anchors (dns_trust_anchor, MXKIT_TRUST_ANCHOR) lib/dns
+ * validates by itself (lib/dnssec): queries also set CD, the DS and DNSKEY
+ * records of the chain are fetched from the same server, and an answer is
+ * secure when its chain of trust reaches an anchor, insecure when no
+ * anchor covers it or a delegation on the way has no DS, and DNS_TEMPFAIL
+ * when it is bogus (as a validating resolver's SERVFAIL), the reason in
+ * dns_answer.why.
  */
 #ifndef MXKIT_DNS_H
 #define MXKIT_DNS_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <ldns/ldns.h>
 
 enum dns_status {
@@ -27,10 +38,13 @@ enum dns_status {
 
 struct dns_answer {
 	enum dns_status status;
-	int secure;		/* AD bit set by the resolver (or zone file: 0) */
+	int secure;		/* AD bit set by the resolver, or validated with
+				 * the trust anchors (zone file: 0) */
 	uint32_t ttl;
 	ldns_rr_list *rrs;	/* records of the asked type, CNAMEs followed; may be NULL */
 	const char *source;	/* "zone", "cache" or "network" (static) */
+	char *why;		/* DNS_TEMPFAIL from DNSSEC validation: why it
+				 * is bogus (for -v); else NULL.  Owned. */
 };
 
 struct dns_opts {
@@ -42,15 +56,25 @@ struct dns_opts {
 };
 
 /* Configure from opts (NULL for defaults) and then the environment:
- * MXKIT_RESOLVER when opts->resolver is NULL, MXKIT_DNS_ZONE (colon-separated
- * files) loaded in addition to dns_load_zone's.  0, or -1 with *why set
- * (a resolver that is not an address: *why starts "resolver").  The
+ * MXKIT_RESOLVER when opts->resolver is NULL, MXKIT_TRUST_ANCHOR (as
+ * dns_trust_anchor), MXKIT_DNS_ZONE (colon-separated files) loaded in
+ * addition to dns_load_zone's.  0, or -1 with *why set (a resolver that is
+ * not an address: *why starts "resolver"; trust anchors that do not load:
+ * "trust anchor FILE[:LINE]: what").  The
  * resolver address is checked here; the network side is set up at the
  * first network lookup. */
 int dns_init(const struct dns_opts *opts, const char **why);
 /* Load one master file; may be called several times.  0, or -1 with *why set
  * to a malloc'd message naming the file and line. */
 int dns_load_zone(const char *path, char **why);
+/* Validate DNSSEC locally with the trust anchors of path, DS and/or DNSKEY
+ * records in master file syntax (unbound's trust-anchor-file), in place of
+ * MXKIT_TRUST_ANCHOR's; NULL: trust the AD bit again.  Forces the DO bit;
+ * empties the cache.  Call after dns_init, while configuring.  0, or -1
+ * with *why set to "trust anchor FILE[:LINE]: what" (static) and no
+ * anchors.  (Not a dns_opts field: the positional initializers of
+ * struct dns_opts in the tests would then miss one.) */
+int dns_trust_anchor(const char *path, const char **why);
 void dns_shutdown(void);
 
 /* Look name up for type.  Always returns an answer (NULL only on ENOMEM);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -436,6 +437,98 @@ test_env(void **state)
 	free(saved);
 }
 
+/* ---- trust anchors ---- */
+
+#define DS_LINE "mxkit.test. 3600 IN DS 12345 13 2 " \
+	"3cd145232205b60debd48c0e7842c418f0ebafbf3f7ff74f337fedf59fbb4e1a\n"
+/* RFC 6605 6.1's key: any well-formed P-256 key will do. */
+#define KEY_LINE "other.test. IN DNSKEY 257 3 13 " \
+	"GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+" \
+	"e+MAnLr+Wi9xMWyQLc8NAA==\n"
+
+/* A file holding text, its path in a static buffer. */
+static const char *
+anchor_file(const char *text)
+{
+	static char path[64];
+	FILE *fp = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_dns_anchor.XXXXXX");
+	if ((fd = mkstemp(path)) == -1 || (fp = fdopen(fd, "w")) == NULL)
+		fail_msg("mkstemp: %s", path);
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+/* dns_trust_anchor on text fails, saying want. */
+static void
+anchor_bad(const char *text, const char *want)
+{
+	const char *path = anchor_file(text), *why = NULL;
+	char where[96];
+
+	assert_int_equal(dns_trust_anchor(path, &why), -1);
+	assert_non_null(why);
+	snprintf(where, sizeof(where), "trust anchor %s%s", path, want);
+	if (strncmp(why, where, strlen(where)) != 0)
+		fail_msg("want \"%s...\", got \"%s\"", where, why);
+	unlink(path);
+}
+
+static void
+test_anchor_files(void **state)
+{
+	const char *path, *why = NULL;
+
+	(void)state;
+	path = anchor_file("; anchors\n$TTL 300\n\n" DS_LINE KEY_LINE
+	    "$ORIGIN test.\nthird IN DS 1 8 2 "
+	    "00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff\n");
+	assert_int_equal(dns_trust_anchor(path, &why), 0);
+	assert_null(why);
+	unlink(path);
+	anchor_bad(DS_LINE "\nmxkit.test. IN DS 1 2\n", ":3: ");
+	anchor_bad(DS_LINE "a.mxkit.test. IN A 192.0.2.1\n",
+	    ":2: not a DS or DNSKEY record");
+	anchor_bad("; nothing\n", ": no DS or DNSKEY record");
+	anchor_bad("$INCLUDE /etc/passwd\n", ":1: $INCLUDE");
+	assert_int_equal(dns_trust_anchor("/nonexistent/anchors", &why), -1);
+	assert_string_equal(why,
+	    "trust anchor /nonexistent/anchors: No such file or directory");
+	/* Without anchors again, zone answers are as ever. */
+	assert_int_equal(dns_trust_anchor(NULL, &why), 0);
+	q_free("a.mxkit.test", LDNS_RR_TYPE_A, DNS_OK, "zone");
+}
+
+static void
+test_anchor_env(void **state)
+{
+	struct dns_opts o = { "127.0.0.1:9", 100, 0, 1, 1 };
+	const char *path = anchor_file("garbage\n"), *why = NULL;
+
+	(void)state;
+	dns_shutdown();
+	setenv("MXKIT_TRUST_ANCHOR", path, 1);
+	assert_int_equal(dns_init(&o, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(strncmp(why, "trust anchor ", 13), 0);
+	assert_non_null(strstr(why, ":1: "));
+	unlink(path);
+	dns_shutdown();
+	path = anchor_file(DS_LINE);
+	setenv("MXKIT_TRUST_ANCHOR", path, 1);
+	assert_int_equal(dns_init(&o, &why), 0);
+	unlink(path);
+	/* Zone files answer first, and are never secure. */
+	load("mxkit.test.zone");
+	q_free("a.mxkit.test", LDNS_RR_TYPE_A, DNS_OK, "zone");
+	unsetenv("MXKIT_TRUST_ANCHOR");
+}
+
 /* ---- against servers ---- */
 
 static const char *
@@ -706,6 +799,39 @@ test_net_dead_port(void **state)
 	expect_down(env_or_skip("DNS_DEAD"));
 }
 
+/* NSD serves mxkit.test unsigned: under an anchor that is bogus (there is
+ * no DNSKEY to match the DS); outside every anchor, insecure. */
+static void
+test_net_anchor(void **state)
+{
+	const char *path = anchor_file(DS_LINE KEY_LINE), *why = NULL;
+	struct dns_answer *a;
+
+	(void)state;
+	net_init();
+	assert_int_equal(dns_trust_anchor(path, &why), 0);
+	unlink(path);
+	a = q("a.mxkit.test", LDNS_RR_TYPE_A, DNS_TEMPFAIL, "network");
+	assert_null(a->rrs);
+	assert_non_null(a->why);
+	if (strstr(a->why, "mxkit.test.: no DNSKEY") == NULL)
+		fail_msg("why: %s", a->why);
+	dns_answer_free(a);
+	q_free("nope.mxkit.test", LDNS_RR_TYPE_A, DNS_TEMPFAIL, "network");
+
+	path = anchor_file(KEY_LINE);
+	assert_int_equal(dns_trust_anchor(path, &why), 0);
+	unlink(path);
+	a = q("a.mxkit.test", LDNS_RR_TYPE_A, DNS_OK, "network");
+	assert_int_equal(a->secure, 0);
+	assert_null(a->why);
+	dns_answer_free(a);
+	a = q("a.mxkit.test", LDNS_RR_TYPE_A, DNS_OK, "cache");
+	assert_int_equal(a->secure, 0);
+	dns_answer_free(a);
+	q_free("nope.mxkit.test", LDNS_RR_TYPE_A, DNS_NXDOMAIN, "network");
+}
+
 int
 main(void)
 {
@@ -760,6 +886,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_net_blackhole, setup_net,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_net_dead_port, setup_net,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_files, setup_zone,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_env, setup_net,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_net_anchor, setup_net,
 		    teardown),
 	};
 
