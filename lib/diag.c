@@ -171,3 +171,16 @@ slurp_path(const char *path, char **buf, size_t *len)
 {
 	return slurp_path_max(path, SIZE_MAX, buf, len);
 }
+
+char *
+diag_where(const char *path, int line, const char *what)
+{
+	char *m;
+	int n;
+
+	if (line > 0)
+		n = asprintf(&m, "%s:%d: %s", path, line, what);
+	else
+		n = asprintf(&m, "%s: %s", path, what);
+	return n == -1 ? NULL : m;
+}

@@ -16,6 +16,10 @@ void diag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
+/* "path:line: what" (line > 0) or "path: what", malloc'd; NULL when out
+ * of memory.  For the parsers of files that say where they stopped. */
+char *diag_where(const char *path, int line, const char *what);
+
 /* Read a whole file (or stdin for "-") into a malloc'd buffer with a NUL
  * after the data.  0, or -1 with errno. */
 int slurp_fd(int fd, char **buf, size_t *len);

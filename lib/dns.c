@@ -30,6 +30,7 @@
  */
 #include "dns.h"
 #include "dnssec.h"
+#include "diag.h"
 #include "idn.h"
 
 #include <arpa/inet.h>
@@ -412,20 +413,6 @@ zone_add_apex(const ldns_rr *soa)
 	return 0;
 }
 
-/* "path: what" or "path:line: what", malloc'd. */
-static char *
-zone_err(const char *path, int line, const char *what)
-{
-	char *m;
-	int n;
-
-	if (line > 0)
-		n = asprintf(&m, "%s:%d: %s", path, line, what);
-	else
-		n = asprintf(&m, "%s: %s", path, what);
-	return n == -1 ? NULL : m;
-}
-
 static int
 zone_add(const ldns_rr *soa, const ldns_rr_list *rrs, const char *path,
     char **why)
@@ -433,7 +420,7 @@ zone_add(const ldns_rr *soa, const ldns_rr_list *rrs, const char *path,
 	size_t i, n = ldns_rr_list_rr_count(rrs);
 
 	if (st.zone_rrs + n + 1 > ZONE_RRS_MAX) {
-		*why = zone_err(path, 0, "too many records");
+		*why = diag_where(path, 0, "too many records");
 		return -1;
 	}
 	if (soa != NULL && (zone_add_apex(soa) == -1 || zone_add_rr(soa) == -1))
@@ -443,7 +430,7 @@ zone_add(const ldns_rr *soa, const ldns_rr_list *rrs, const char *path,
 			goto nomem;
 	return 0;
 nomem:
-	*why = zone_err(path, 0, strerror(ENOMEM));
+	*why = diag_where(path, 0, strerror(ENOMEM));
 	return -1;
 }
 
@@ -505,19 +492,19 @@ zone_load_locked(const char *path, char **why)
 	int line = 0, rc = -1;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		*why = zone_err(path, 0, strerror(errno));
+		*why = diag_where(path, 0, strerror(errno));
 		return -1;
 	}
 	if ((rrs = ldns_rr_list_new()) == NULL) {
 		fclose(fp);
-		*why = zone_err(path, 0, strerror(ENOMEM));
+		*why = diag_where(path, 0, strerror(ENOMEM));
 		return -1;
 	}
 	s = zone_parse(fp, &soa, rrs, &line);
 	if (s == LDNS_STATUS_OK && ferror(fp))
-		*why = zone_err(path, 0, strerror(EIO));
+		*why = diag_where(path, 0, strerror(EIO));
 	else if (s != LDNS_STATUS_OK)
-		*why = zone_err(path, line > 0 ? line : 1,
+		*why = diag_where(path, line > 0 ? line : 1,
 		    ldns_get_errorstr_by_id(s));
 	else
 		rc = zone_add(soa, rrs, path, why);

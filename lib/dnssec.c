@@ -19,6 +19,7 @@
  * every missing DS as the end of the chain.
  */
 #include "dnssec.h"
+#include "diag.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -277,21 +278,6 @@ nsec_bit(const ldns_rr *nsec, ldns_rr_type t)
 	return bm != NULL && ldns_nsec_bitmap_covers_type(bm, t);
 }
 
-/* ---- trust anchors ---- */
-
-static char *
-load_err(const char *path, int line, const char *what)
-{
-	char *m;
-	int n;
-
-	if (line > 0)
-		n = asprintf(&m, "%s:%d: %s", path, line, what);
-	else
-		n = asprintf(&m, "%s: %s", path, what);
-	return n == -1 ? NULL : m;
-}
-
 static int
 anchor_add(struct dnssec *v, ldns_rr *rr)
 {
@@ -331,26 +317,26 @@ anchor_take(struct dnssec *v, ldns_status s, ldns_rr *rr, const char *path,
 	case LDNS_STATUS_SYNTAX_ORIGIN:
 		return 0;
 	case LDNS_STATUS_SYNTAX_INCLUDE:
-		*why = load_err(path, line, "$INCLUDE is not supported");
+		*why = diag_where(path, line, "$INCLUDE is not supported");
 		return -1;
 	default:
-		*why = load_err(path, line, ldns_get_errorstr_by_id(s));
+		*why = diag_where(path, line, ldns_get_errorstr_by_id(s));
 		return -1;
 	}
 	if ((ldns_rr_get_type(rr) != LDNS_RR_TYPE_DS &&
 	    ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNSKEY) ||
 	    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-		*why = load_err(path, line, "not a DS or DNSKEY record");
+		*why = diag_where(path, line, "not a DS or DNSKEY record");
 		ldns_rr_free(rr);
 		return -1;
 	}
 	if (ldns_rr_rd_count(rr) != 4) {
-		*why = load_err(path, line, "incomplete record");
+		*why = diag_where(path, line, "incomplete record");
 		ldns_rr_free(rr);
 		return -1;
 	}
 	if (anchor_add(v, rr) == -1) {
-		*why = load_err(path, line, v->nanchors == ANCHORS_MAX ?
+		*why = diag_where(path, line, v->nanchors == ANCHORS_MAX ?
 		    "too many trust anchors" : strerror(ENOMEM));
 		ldns_rr_free(rr);
 		return -1;
@@ -373,11 +359,11 @@ anchors_load(struct dnssec *v, FILE *fp, const char *path, char **why)
 		rc = anchor_take(v, s, rr, path, line > 0 ? line : 1, why);
 	}
 	if (rc == 0 && ferror(fp)) {
-		*why = load_err(path, 0, strerror(EIO));
+		*why = diag_where(path, 0, strerror(EIO));
 		rc = -1;
 	}
 	if (rc == 0 && v->nanchors == 0) {
-		*why = load_err(path, 0, "no DS or DNSKEY record");
+		*why = diag_where(path, 0, "no DS or DNSKEY record");
 		rc = -1;
 	}
 	ldns_rdf_deep_free(origin);
@@ -393,12 +379,12 @@ dnssec_new(const char *path, char **why)
 
 	*why = NULL;
 	if ((fp = fopen(path, "r")) == NULL) {
-		*why = load_err(path, 0, strerror(errno));
+		*why = diag_where(path, 0, strerror(errno));
 		return NULL;
 	}
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		fclose(fp);
-		*why = load_err(path, 0, strerror(ENOMEM));
+		*why = diag_where(path, 0, strerror(ENOMEM));
 		return NULL;
 	}
 	pthread_mutex_init(&v->lock, NULL);

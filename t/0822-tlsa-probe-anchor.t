@@ -53,31 +53,6 @@ pv() {
 	return 0
 }
 
-# rc_is NAME N: NAME's run exited N.
-rc_is() {
-	[ "$(cat "$1.rc")" = "$2" ] && return 0
-	echo "$1: expected exit $2, got $(cat "$1.rc")" >&2
-	sed 's/^/  err: /' "$1.err" >&2
-	sed 's/^/  out: /' "$1.json" >&2
-	return 1
-}
-
-# want NAME "KEY..." ROW...: the rows of NAME.json (sorted) are ROW...
-want() {
-	_n=$1 _k=$2
-	shift 2
-	_got=$(dane_jrows "$_n.json" $_k) || return 1
-	_exp=$(printf '%s\n' "$@" | sort)
-	[ "$_got" = "$_exp" ] && return 0
-	echo "$_n: keys $_k" >&2
-	echo "expected:" >&2
-	printf '%s\n' "$_exp" | sed 's/^/  /' >&2
-	echo "got:" >&2
-	printf '%s\n' "$_got" | sed 's/^/  /' >&2
-	sed 's/^/  err: /' "$_n.err" >&2
-	return 1
-}
-
 # The fields that depend on DNS and DNSSEC, compared between the two ways.
 CMP_KEYS="tlsa_domain tlsa_mx_host tlsa_mx_pref tlsa_mx_dnssec tlsa_address
 tlsa_addr_dnssec tlsa_qname tlsa_dnssec tlsa_records tls_out_dane
@@ -116,76 +91,76 @@ test_expect_success 'the rig comes up; the non-validating resolver sets no AD' '
 
 ############################################################ the verdicts of t/0820
 test_expect_success 'DANE-EE: pass, secure, exit 0, as through a validator' '
-	same ee --host mx1.dane.test && rc_is ee 0 &&
-	want ee "tlsa_result tlsa_mx_dnssec tlsa_addr_dnssec tlsa_dnssec tls_out_dane" \
+	same ee --host mx1.dane.test && dane_rc_is ee 0 &&
+	dane_want ee "tlsa_result tlsa_mx_dnssec tlsa_addr_dnssec tlsa_dnssec tls_out_dane" \
 	    "pass|secure|secure|secure|yes"
 '
 
 test_expect_success 'DANE-TA, right name: pass' '
-	same ta --host mx2.dane.test && rc_is ta 0 &&
-	want ta "tlsa_result tls_out_tlsa_usage tlsa_dnssec" "pass|4|secure"
+	same ta --host mx2.dane.test && dane_rc_is ta 0 &&
+	dane_want ta "tlsa_result tls_out_tlsa_usage tlsa_dnssec" "pass|4|secure"
 '
 
 test_expect_success 'DANE-TA, leaf without the host name: fail, exit 1' '
-	same taw --host tawrong.dane.test && rc_is taw 1 &&
-	want taw "tlsa_result tlsa_dnssec" "fail|secure"
+	same taw --host tawrong.dane.test && dane_rc_is taw 1 &&
+	dane_want taw "tlsa_result tlsa_dnssec" "fail|secure"
 '
 
 test_expect_success 'no TLSA in the signed zone: a secure NXDOMAIN, none, exit 2' '
-	same nota --host nota.dane.test && rc_is nota 2 &&
-	want nota "tlsa_result tlsa_dnssec tlsa_records" "none|secure|"
+	same nota --host nota.dane.test && dane_rc_is nota 2 &&
+	dane_want nota "tlsa_result tlsa_dnssec tlsa_records" "none|secure|"
 '
 
 test_expect_success 'CNAMEd MX host into the child zone (DS chain): pass' '
-	same cn cn.dane.test && rc_is cn 0 &&
-	want cn "tlsa_mx_host tlsa_qname tlsa_dnssec tlsa_result" \
+	same cn cn.dane.test && dane_rc_is cn 0 &&
+	dane_want cn "tlsa_mx_host tlsa_qname tlsa_dnssec tlsa_result" \
 	    "alias.dane.test|_$P._tcp.mx.child.dane.test|secure|pass"
 '
 
 test_expect_success 'TLSA RRset CNAMEd from the child zone to the parent: pass' '
-	same cn3 cn3.dane.test && rc_is cn3 0 &&
-	want cn3 "tlsa_mx_host tlsa_dnssec tlsa_result" \
+	same cn3 cn3.dane.test && dane_rc_is cn3 0 &&
+	dane_want cn3 "tlsa_mx_host tlsa_dnssec tlsa_result" \
 	    "mx3.child.dane.test|secure|pass"
 '
 
 test_expect_success 'two MX hosts, secure MX RRset: both pass' '
-	same good good.dane.test && rc_is good 0 &&
-	want good "tlsa_mx_pref tlsa_mx_host tlsa_mx_dnssec tlsa_result" \
+	same good good.dane.test && dane_rc_is good 0 &&
+	dane_want good "tlsa_mx_pref tlsa_mx_host tlsa_mx_dnssec tlsa_result" \
 	    "10|mx1.dane.test|secure|pass" "20|mx2.dane.test|secure|pass"
 '
 
 test_expect_success 'null MX: nullmx, exit 2' '
-	same null nullmx.dane.test && rc_is null 2 &&
-	want null "tlsa_domain tlsa_result" "nullmx.dane.test|nullmx"
+	same null nullmx.dane.test && dane_rc_is null 2 &&
+	dane_want null "tlsa_domain tlsa_result" "nullmx.dane.test|nullmx"
 '
 
 test_expect_success 'no anchor above the zone: insecure, TLSA ignored, none, exit 2' '
-	same ins insec.plain.test && rc_is ins 2 &&
-	want ins "tlsa_mx_host tlsa_mx_dnssec tlsa_result tls_out_dane" \
+	same ins insec.plain.test && dane_rc_is ins 2 &&
+	dane_want ins "tlsa_mx_host tlsa_mx_dnssec tlsa_result tls_out_dane" \
 	    "mx.plain.test|insecure|none|no" &&
-	same insh --host mx.plain.test && rc_is insh 2 &&
-	want insh "tlsa_result tlsa_dnssec" "none|insecure"
+	same insh --host mx.plain.test && dane_rc_is insh 2 &&
+	dane_want insh "tlsa_result tlsa_dnssec" "none|insecure"
 '
 
 test_expect_success 'expired signatures: temperror, exit 75 (domain and --host)' '
-	same bog bogus.test && rc_is bog 75 &&
+	same bog bogus.test && dane_rc_is bog 75 &&
 	grep -q "\"tlsa_result\": *\"temperror\"" bog.json &&
-	same bogh --host mx.bogus.test && rc_is bogh 75 &&
+	same bogh --host mx.bogus.test && dane_rc_is bogh 75 &&
 	grep -q "\"tlsa_result\": *\"temperror\"" bogh.json
 '
 
 test_expect_success 'secure host, TLSA CNAMEd into the bogus zone: temperror, exit 75' '
-	same bt --host bt.dane.test && rc_is bt 75 &&
-	want bt "tlsa_result tlsa_addr_dnssec" "temperror|secure"
+	same bt --host bt.dane.test && dane_rc_is bt 75 &&
+	dane_want bt "tlsa_result tlsa_addr_dnssec" "temperror|secure"
 '
 
 test_expect_success 'mixed MX outcomes, each as through a validator' '
-	same multi multi.dane.test && rc_is multi 1
+	same multi multi.dane.test && dane_rc_is multi 1
 '
 
 test_expect_success 'insecure MX, secure host and TLSA: DANE applies' '
-	same insmx insmx.plain.test && rc_is insmx 0 &&
-	want insmx "tlsa_mx_dnssec tlsa_addr_dnssec tlsa_result" \
+	same insmx insmx.plain.test && dane_rc_is insmx 0 &&
+	dane_want insmx "tlsa_mx_dnssec tlsa_addr_dnssec tlsa_result" \
 	    "insecure|secure|pass"
 '
 
@@ -194,7 +169,7 @@ test_expect_success 'MXKIT_TRUST_ANCHOR does it too, and --dnssec-probe then pas
 	    --resolver "$MXKIT_NONVALIDATING_RESOLVER" --dnssec-probe dane.test \
 	    --port "$P" --timeout 5 -o json --host mx1.dane.test >env.json \
 	    2>env.err; echo $? >env.rc
-	rc_is env 0 && want env "tlsa_result tlsa_dnssec" "pass|secure"
+	dane_rc_is env 0 && dane_want env "tlsa_result tlsa_dnssec" "pass|secure"
 '
 
 test_expect_success 'a DNSKEY as the anchor instead of a DS: the same' '
@@ -202,9 +177,9 @@ test_expect_success 'a DNSKEY as the anchor instead of a DS: the same' '
 	    cat "$TEST_DIR/zones/dane.zone.dnskey"; } >key.anchors &&
 	grep -q DNSKEY key.anchors &&
 	ANCHORS=$TEST_DIR/key.anchors &&
-	pa key --host mx1.dane.test && rc_is key 0 &&
-	want key "tlsa_result tlsa_dnssec" "pass|secure" &&
-	pa keyb --host mx.bogus.test && rc_is keyb 75
+	pa key --host mx1.dane.test && dane_rc_is key 0 &&
+	dane_want key "tlsa_result tlsa_dnssec" "pass|secure" &&
+	pa keyb --host mx.bogus.test && dane_rc_is keyb 75
 '
 
 test_expect_success 'the non-validating resolver without --trust-anchor: exit 69' '
@@ -220,37 +195,37 @@ test_expect_success 'a wrong DS for dane.test: everything under it temperror, 75
 	sed "s/^\\(dane\\.test\\.[[:space:]].*DS[[:space:]]*[0-9]* [0-9]* [0-9]* \\).*/\\1$(printf "%064d" 0)/" \
 	    "$ANCHORS" >wrong.anchors &&
 	! cmp -s "$ANCHORS" wrong.anchors && ANCHORS=$TEST_DIR/wrong.anchors &&
-	pa wee --host mx1.dane.test && rc_is wee 75 &&
-	want wee "tlsa_result tlsa_addr_dnssec" "temperror|failed" &&
-	pa wgood good.dane.test && rc_is wgood 75 &&
-	pa wcn3 cn3.dane.test && rc_is wcn3 75 &&
-	pa wnota --host nota.dane.test && rc_is wnota 75
+	pa wee --host mx1.dane.test && dane_rc_is wee 75 &&
+	dane_want wee "tlsa_result tlsa_addr_dnssec" "temperror|failed" &&
+	pa wgood good.dane.test && dane_rc_is wgood 75 &&
+	pa wcn3 cn3.dane.test && dane_rc_is wcn3 75 &&
+	pa wnota --host nota.dane.test && dane_rc_is wnota 75
 '
 
 test_expect_success 'a wrong DS for dane.test leaves the other zones alone' '
 	ANCHORS=$TEST_DIR/wrong.anchors &&
-	pa wins --host mx.plain.test && rc_is wins 2 &&
-	want wins "tlsa_result tlsa_dnssec" "none|insecure" &&
-	pa wbog --host mx.bogus.test && rc_is wbog 75
+	pa wins --host mx.plain.test && dane_rc_is wins 2 &&
+	dane_want wins "tlsa_result tlsa_dnssec" "none|insecure" &&
+	pa wbog --host mx.bogus.test && dane_rc_is wbog 75
 '
 
 test_expect_success 'a trust anchor file that does not exist: exit 66' '
 	ANCHORS=$TEST_DIR/nowhere.anchors &&
-	pa miss --host mx1.dane.test && rc_is miss 66 &&
+	pa miss --host mx1.dane.test && dane_rc_is miss 66 &&
 	grep -q "nowhere.anchors" miss.err && [ ! -s miss.json ]
 '
 
 test_expect_success 'garbage in the trust anchor file: exit 65, file:line said' '
 	printf "; anchors\\ndane.test. IN DS 1 2\\n" >garbage.anchors &&
 	ANCHORS=$TEST_DIR/garbage.anchors &&
-	pa garb --host mx1.dane.test && rc_is garb 65 && cat garb.err &&
+	pa garb --host mx1.dane.test && dane_rc_is garb 65 && cat garb.err &&
 	grep -q "garbage.anchors:2:" garb.err && [ ! -s garb.json ] &&
 	printf "dane.test. IN A 192.0.2.1\\n" >nota.anchors &&
 	ANCHORS=$TEST_DIR/nota.anchors &&
-	pa nrec --host mx1.dane.test && rc_is nrec 65 &&
+	pa nrec --host mx1.dane.test && dane_rc_is nrec 65 &&
 	grep -q "nota.anchors:1: not a DS or DNSKEY" nrec.err &&
 	: >empty.anchors && ANCHORS=$TEST_DIR/empty.anchors &&
-	pa empty --host mx1.dane.test && rc_is empty 65 &&
+	pa empty --host mx1.dane.test && dane_rc_is empty 65 &&
 	grep -q "no DS or DNSKEY" empty.err
 '
 
@@ -308,34 +283,34 @@ test_expect_success 'second world: NSEC3 and wildcard zones signed and served' '
 '
 
 test_expect_success 'NSEC3 zone: secure TLSA, pass' '
-	same n3ee --host mx1.n3.test && rc_is n3ee 0 &&
-	want n3ee "tlsa_result tlsa_dnssec" "pass|secure"
+	same n3ee --host mx1.n3.test && dane_rc_is n3ee 0 &&
+	dane_want n3ee "tlsa_result tlsa_dnssec" "pass|secure"
 '
 
 test_expect_success 'NSEC3 zone: NXDOMAIN and NODATA for TLSA, secure, none' '
-	same n3nx --host nota.n3.test && rc_is n3nx 2 &&
-	want n3nx "tlsa_result tlsa_dnssec" "none|secure" &&
-	same n3nd --host nodata.n3.test && rc_is n3nd 2 &&
-	want n3nd "tlsa_result tlsa_dnssec" "none|secure"
+	same n3nx --host nota.n3.test && dane_rc_is n3nx 2 &&
+	dane_want n3nx "tlsa_result tlsa_dnssec" "none|secure" &&
+	same n3nd --host nodata.n3.test && dane_rc_is n3nd 2 &&
+	dane_want n3nd "tlsa_result tlsa_dnssec" "none|secure"
 '
 
 test_expect_success 'NSEC3 zone, delegation without DS: insecure, none, exit 2' '
-	same n3ins --host mx.ins.n3.test && rc_is n3ins 2 &&
-	want n3ins "tlsa_result tlsa_addr_dnssec tlsa_dnssec" \
+	same n3ins --host mx.ins.n3.test && dane_rc_is n3ins 2 &&
+	dane_want n3ins "tlsa_result tlsa_addr_dnssec tlsa_dnssec" \
 	    "none|insecure|insecure"
 '
 
 test_expect_success 'wildcard A and TLSA (NSEC proof of the name): pass' '
-	same wtl --host wild.w.test && rc_is wtl 0 &&
-	want wtl "tlsa_result tlsa_dnssec" "pass|secure" &&
-	same wany --host any.w.test && rc_is wany 2 &&
-	want wany "tlsa_result tlsa_addr_dnssec tlsa_dnssec" \
+	same wtl --host wild.w.test && dane_rc_is wtl 0 &&
+	dane_want wtl "tlsa_result tlsa_dnssec" "pass|secure" &&
+	same wany --host any.w.test && dane_rc_is wany 2 &&
+	dane_want wany "tlsa_result tlsa_addr_dnssec tlsa_dnssec" \
 	    "none|secure|secure"
 '
 
 test_expect_success 'a signed zone, one RRSIG stripped: bogus, temperror, 75' '
-	same strip --host strip.w.test && rc_is strip 75 &&
-	want strip "tlsa_result tlsa_addr_dnssec" "temperror|failed"
+	same strip --host strip.w.test && dane_rc_is strip 75 &&
+	dane_want strip "tlsa_result tlsa_addr_dnssec" "temperror|failed"
 '
 
 test_done

@@ -226,6 +226,33 @@ EOF
 	return 0
 }
 
+# dane_rc_is NAME N: the run whose output is NAME.json, NAME.err and whose
+# exit status is in NAME.rc exited N; says what it printed otherwise.
+dane_rc_is() {
+	[ "$(cat "$1.rc")" = "$2" ] && return 0
+	echo "$1: expected exit $2, got $(cat "$1.rc")" >&2
+	sed 's/^/  err: /' "$1.err" >&2
+	sed 's/^/  out: /' "$1.json" >&2
+	return 1
+}
+
+# dane_want NAME "KEY..." ROW...: the rows of NAME.json (dane_jrows,
+# sorted) are ROW...; shows both when not.
+dane_want() {
+	_dw_n=$1 _dw_k=$2
+	shift 2
+	_dw_got=$(dane_jrows "$_dw_n.json" $_dw_k) || return 1
+	_dw_exp=$(printf '%s\n' "$@" | sort)
+	[ "$_dw_got" = "$_dw_exp" ] && return 0
+	echo "$_dw_n: keys $_dw_k" >&2
+	echo "expected:" >&2
+	printf '%s\n' "$_dw_exp" | sed 's/^/  /' >&2
+	echo "got:" >&2
+	printf '%s\n' "$_dw_got" | sed 's/^/  /' >&2
+	sed 's/^/  err: /' "$_dw_n.err" >&2
+	return 1
+}
+
 # dane_jrows FILE KEY...: for each JSON object (one a line) in FILE, the
 # values of KEY... separated by "|" (lists joined by ","; a missing key
 # prints <missing>), the lines sorted.  Invalid JSON fails.
