@@ -34,7 +34,7 @@
 #define FOLD_AT		78	/* A-R field lines, RFC 5322 2.1.1 */
 
 static const char usage[] =
-"usage: dmarceval [-fv] [-o text|kv|json] [options] [FILE]\n"
+"usage: dmarceval [-fv] [-o text|kv|json|ar] [options] [FILE]\n"
 "       dmarceval --aggregate HISTORY --org NAME --email ADDR [options]\n"
 "Evaluate DMARC for a message (stdin or FILE); Exim's dmarc_* results.\n"
 "  -i, --ip IP  -s, --sender ADDR  -e, --helo NAME   SPF computed here\n"
@@ -43,7 +43,8 @@ static const char usage[] =
 "      --trust-authres ID       SPF and DKIM from A-R fields of ID only\n"
 "      --mode rfc9989|rfc7489   DNS tree walk (default) or PSL (--psl FILE)\n"
 "      --random-seed N          reproducible pct sampling\n"
-"  -o, --output MODE            text (default), kv (for eval), json\n"
+"  -o, --output MODE            text (default), kv (for eval), json, ar (the\n"
+"                               Authentication-Results field alone)\n"
 "  -f, --filter                 write the message with Authentication-Results\n"
 "      --tempfail --strip-authres  (-f) temperror: exit 75; drop our old A-R\n"
 "      --authserv-id ID         of the A-R field (default: the host name)\n"
@@ -115,6 +116,7 @@ struct conf {
 	struct dmarc_opts dopts;
 	/* what to do with the verdict */
 	int filter, tempfail, strip;
+	int ar_only;		/* -o ar */
 	const char *history, *forensic, *sendmail, *forensic_sender;
 	/* --aggregate */
 	const char *aggregate, *org, *email, *outdir;
@@ -235,6 +237,17 @@ prog_option(struct conf *c, int ch, const char *arg)
 		c->end_given = 1;
 		break;
 	case OPT_OUTDIR: c->outdir = nonempty(arg, "--outdir"); break;
+	case 'o':
+		/* -o ar: only the Authentication-Results field, for a hook
+		 * that adds it (smtpfront's data hook). */
+		if (arg && strcmp(arg, "ar") == 0) {
+			c->ar_only = 1;
+			break;
+		}
+		c->ar_only = 0;
+		if (!cli_option(&c->cli, ch, arg))
+			cli_usage_error("unknown option");
+		break;
 	default:
 		if (!cli_option(&c->cli, ch, arg))
 			cli_usage_error("unknown option");
@@ -572,12 +585,26 @@ record_vars(struct out *o, const struct dmarc_verdict *v)
 	out_str(o, "dmarc_org_domain", or_empty(v->org_domain));
 }
 
+static char *fold_field(const char *field, const char *eol);
+
 static int
 write_record(const struct conf *c, const struct eval *e)
 {
 	struct out *o;
 	int rc;
 
+	if (c->ar_only) {
+		char *f = e->v.ar_header ? fold_field(e->v.ar_header, "\n") :
+		    NULL;
+
+		if (!f) {
+			diag_warn("out of memory");
+			return EX_SOFTWARE;
+		}
+		rc = fputs(f, stdout) == EOF ? EX_IOERR : 0;
+		free(f);
+		return rc ? rc : cli_stdout_done();
+	}
 	if ((o = out_new(c->cli.out_mode)) == NULL) {
 		diag_warn("out of memory");
 		return EX_SOFTWARE;
@@ -628,22 +655,6 @@ fold_field(const char *field, const char *eol)
 
 /* ---- failure reports ---- */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int
 forensic_to_file(const char *path, const char *rep, size_t len)

@@ -350,22 +350,6 @@ new_mode(const char *target, int fd)
 	return 0644 & ~mask;	/* a response and a chain are public */
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 static int
 sync_dir(const char *dir)

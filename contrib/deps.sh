@@ -11,7 +11,7 @@ check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2
        spfquery python3-spf python3-authres libxml2-utils
        openssl unbound python3-openssl python3-cryptography gnutls-bin
-       postfix"
+       postfix haproxy swaks libmariadb3 libidn12"
 bench="$check"
 
 case "${1:-check}" in
@@ -44,6 +44,27 @@ if [ -n "$missing" ]; then
 	apt-get -o DPkg::Lock::Timeout=900 update -qq
 	$line >/dev/null
 fi
+
+# Exim, the oracle for smtpfront (PRDR transcripts, the bench), conflicts
+# with postfix as a package: its binary is unpacked, not installed
+# (t/peers/exim.sh runs it).
+case "${1:-check}" in
+check|bench)
+	exim_dir=/var/cache/mxkit/exim4
+	if [ ! -x "$exim_dir/usr/sbin/exim4" ] && [ "$(id -u)" = 0 ]; then
+		echo "deps.sh: unpacking exim4-daemon-heavy into $exim_dir" >&2
+		tmp=$(mktemp -d)
+		if (cd "$tmp" && apt-get -o DPkg::Lock::Timeout=900 download \
+		    exim4-daemon-heavy >/dev/null 2>&1); then
+			mkdir -p "$exim_dir"
+			dpkg -x "$tmp"/exim4-daemon-heavy_*.deb "$exim_dir"
+		else
+			echo "deps.sh: could not download exim4-daemon-heavy" >&2
+		fi
+		rm -rf "$tmp"
+	fi
+	;;
+esac
 
 # Peers from the npm registry (mailauth) live in a project-local prefix.
 case "${1:-check}" in

@@ -16,6 +16,7 @@
 #include "ocsp.h"
 #include "out.h"
 #include "smtp.h"
+#include "tls.h"
 
 const char *
 dane_ocsp_name(enum dane_ocsp o)
@@ -33,10 +34,10 @@ int
 dane_ocsp_exim(enum dane_ocsp o)
 {
 	switch (o) {
-	case DANE_OCSP_NOTREQ: return 0;
-	case DANE_OCSP_NONE: return 1;
-	case DANE_OCSP_GOOD: return 4;
-	default: return 3;
+	case DANE_OCSP_NOTREQ: return TLS_OCSP_NOTREQ;
+	case DANE_OCSP_NONE: return TLS_OCSP_NOTRESP;
+	case DANE_OCSP_GOOD: return TLS_OCSP_VERIFIED;
+	default: return TLS_OCSP_FAILED;
 	}
 }
 
@@ -70,17 +71,8 @@ ssl_why(char *buf, size_t len, const char *what)
 static void
 describe_cipher(SSL *ssl, struct dane_session *s)
 {
-	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	const char *v = SSL_get_version(ssl);
-	int bits = 0;
-
-	snprintf(s->version, sizeof(s->version), "%s", v);
-	if (c != NULL)
-		SSL_CIPHER_get_bits(c, &bits);
-	snprintf(s->cipher, sizeof(s->cipher), "%s%s:%s:%d",
-	    strncmp(v, "TLSv", 4) == 0 ? "TLS" : "",
-	    strncmp(v, "TLSv", 4) == 0 ? v + 4 : v,
-	    c != NULL ? SSL_CIPHER_get_name(c) : "?", bits);
+	snprintf(s->version, sizeof(s->version), "%s", SSL_get_version(ssl));
+	tls_exim_cipher(ssl, s->cipher, sizeof(s->cipher));
 }
 
 static time_t
@@ -99,10 +91,8 @@ describe_cert(X509 *leaf, struct dane_session *s)
 {
 	if (leaf == NULL)
 		return;
-	X509_NAME_oneline(X509_get_subject_name(leaf), s->peerdn,
-	    sizeof(s->peerdn));
-	X509_NAME_oneline(X509_get_issuer_name(leaf), s->issuer,
-	    sizeof(s->issuer));
+	tls_dn(X509_get_subject_name(leaf), s->peerdn, sizeof(s->peerdn));
+	tls_dn(X509_get_issuer_name(leaf), s->issuer, sizeof(s->issuer));
 	s->not_after = asn1_time_t(X509_get0_notAfter(leaf));
 }
 
@@ -111,14 +101,14 @@ static void
 describe_chain(SSL *ssl, struct dane_session *s)
 {
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-	char name[512];
+	char name[TLS_DN_MAX];
 	int i, n = chain != NULL ? sk_X509_num(chain) : 0;
 
 	if (n <= 0 || (s->chain = calloc((size_t)n, sizeof(char *))) == NULL)
 		return;
 	for (i = 0; i < n; i++) {
-		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain,
-		    i)), name, sizeof(name));
+		tls_dn(X509_get_subject_name(sk_X509_value(chain, i)), name,
+		    sizeof(name));
 		if ((s->chain[s->nchain] = strdup(name)) != NULL)
 			s->nchain++;
 	}

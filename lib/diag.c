@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -16,6 +17,7 @@
 
 const char *diag_prog = "mxkit";
 int diag_verbose;
+int diag_syslog;
 
 void
 diag_init(const char *argv0)
@@ -49,6 +51,10 @@ diag_vline(const char *fmt, va_list ap)
 	for (i = 0; line[i] != '\0'; i++)
 		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
 			line[i] = '?';
+	if (diag_syslog) {
+		syslog(LOG_ERR, "%s", line + n);
+		return;
+	}
 	line[i++] = '\n';
 	line[i] = '\0';
 	fputs(line, stderr);
@@ -183,4 +189,26 @@ diag_where(const char *path, int line, const char *what)
 	else
 		n = asprintf(&m, "%s: %s", path, what);
 	return n == -1 ? NULL : m;
+}
+
+int
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

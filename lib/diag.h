@@ -6,6 +6,9 @@
 
 extern const char *diag_prog;
 extern int diag_verbose;
+/* Non-zero: diagnostics go to syslog(3) (opened by the caller) instead of
+ * stderr: for a server whose stderr is the client (inetd). */
+extern int diag_syslog;
 
 void diag_init(const char *argv0);
 /* prog: fmt\n on stderr. */
@@ -28,5 +31,9 @@ int slurp_path(const char *path, char **buf, size_t *len);
  * is larger than max (and was not read to its end). */
 int slurp_fd_max(int fd, size_t max, char **buf, size_t *len);
 int slurp_path_max(const char *path, size_t max, char **buf, size_t *len);
+
+/* Write all of buf[0..n) to fd, again after EINTR and short writes.  0, or
+ * -1 with errno (ENOSPC when a write took nothing). */
+int write_all(int fd, const void *buf, size_t n);
 
 #endif

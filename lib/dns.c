@@ -28,6 +28,7 @@
  * verified keys itself).  Bogus answers become DNS_TEMPFAIL, which is not
  * cached.
  */
+#include "clock.h"
 #include "dns.h"
 #include "dnssec.h"
 #include "diag.h"
@@ -210,15 +211,6 @@ ht_sweep(struct htab *t, int (*keep)(struct hnode *, uint64_t), uint64_t arg,
 }
 
 /* ---- names and answers ---- */
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Parse a name in presentation form (trailing dot optional) into its
  * canonical (lower-case) wire form; NULL for anything not a domain name.
@@ -1093,7 +1085,7 @@ cacheable(enum dns_status s)
 static void
 cache_complete(struct centry *e, const struct dns_answer *a)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 
 	e->status = a->status;
 	e->secure = a->secure;
@@ -1122,14 +1114,14 @@ cached_lookup(const ldns_rdf *name, ldns_rr_type type, struct dns_answer *a)
 		return;
 	}
 	pthread_mutex_lock(&st.lock);
-	now = now_ms();
+	now = clock_ms();
 	e = (struct centry *)ht_find(&st.cache, k, klen);
 	if (e != NULL && (e->inflight || e->expires > now)) {
 		e->waiters++;
 		while (e->inflight)
 			pthread_cond_wait(&st.done, &st.lock);
 		e->waiters--;
-		cache_copy_out(e, now_ms(), a);
+		cache_copy_out(e, clock_ms(), a);
 		pthread_mutex_unlock(&st.lock);
 		return;
 	}

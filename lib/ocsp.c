@@ -42,10 +42,8 @@ fail(struct ocsp_status *st, enum ocsp_verdict v, const char *fmt, ...)
 	return v;
 }
 
-/* An ASN.1 time as seconds since the epoch; 0 for NULL or nonsense.
- * (OCSP_check_validity uses the clock; we need --now.) */
-static time_t
-asn1_epoch(const ASN1_TIME *t)
+time_t
+ocsp_asn1_epoch(const ASN1_TIME *t)
 {
 	struct tm tm;
 
@@ -108,10 +106,10 @@ find_single(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer,
 		    &thisu, nextp);
 		if (st->cert_status < 0)
 			break;
-		st->this_update = asn1_epoch(thisu);
-		st->next_update = asn1_epoch(*nextp);
+		st->this_update = ocsp_asn1_epoch(thisu);
+		st->next_update = ocsp_asn1_epoch(*nextp);
 		if (st->cert_status == V_OCSP_CERTSTATUS_REVOKED) {
-			st->revocation_time = asn1_epoch(rev);
+			st->revocation_time = ocsp_asn1_epoch(rev);
 			st->revocation_reason = reason;
 		}
 		if (thisu == NULL || st->this_update == 0)
@@ -227,7 +225,7 @@ check_signer(OCSP_BASICRESP *bs, X509 *issuer, STACK_OF(X509) *extra,
 		    "neither the issuer nor a certificate in the response)");
 	*signerp = signer;
 	name_of(signer, st->responder, sizeof(st->responder));
-	st->responder_not_after = asn1_epoch(X509_get0_notAfter(signer));
+	st->responder_not_after = ocsp_asn1_epoch(X509_get0_notAfter(signer));
 	if (!signature_ok(bs, signer))
 		return fail(st, OCSP_INVALID, "bad signature (responder %s)",
 		    st->responder);
@@ -279,7 +277,7 @@ static enum ocsp_verdict
 check_responder_dates(X509 *signer, time_t now, long skew,
     struct ocsp_status *st)
 {
-	time_t nb = asn1_epoch(X509_get0_notBefore(signer));
+	time_t nb = ocsp_asn1_epoch(X509_get0_notBefore(signer));
 	time_t na = st->responder_not_after;
 	char t[32];
 

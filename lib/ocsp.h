@@ -52,6 +52,9 @@ enum ocsp_verdict ocsp_check_der(const unsigned char *der, size_t len,
 
 /* "good", "revoked", "unknown". */
 const char *ocsp_cert_status_name(int cert_status);
+/* An ASN.1 time as seconds since the epoch; 0 for NULL or nonsense.
+ * (OCSP_check_validity uses the clock; --now needs our own.) */
+time_t ocsp_asn1_epoch(const ASN1_TIME *t);
 /* RFC 5280 CRLReason names ("keyCompromise"...), NULL for -1. */
 const char *ocsp_reason_name(int reason);
 

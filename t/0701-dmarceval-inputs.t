@@ -141,6 +141,15 @@ test_expect_success 'text: one line "STATUS (TEXT) from= policy= used="' '
 	grep -q "^reject (.*) from=reject.test policy=reject used=reject.test\$" o.txt
 '
 
+test_expect_success 'ar: the Authentication-Results field alone, folded, the same verdict' '
+	dmarceval -o ar --authserv-id $ID --spf fail --spf-domain reject.test msg.eml >o.ar
+	[ $? = 1 ] &&
+	head -n 1 o.ar | grep -q "^Authentication-Results: $ID; " &&
+	! grep -v "^Authentication-Results: \|^ " o.ar &&
+	eval "$(dmarceval -o kv --authserv-id $ID --spf fail --spf-domain reject.test msg.eml)"
+	test "$(tr -d "\n" <o.ar)" = "$dmarc_ar_header"
+'
+
 test_expect_success 'json: one object with the kv names, booleans as booleans' '
 	dmarceval -o json --authserv-id $ID signed.eml >o.json &&
 	[ "$(wc -l <o.json)" = 1 ] &&

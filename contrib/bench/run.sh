@@ -13,6 +13,10 @@
 #                      vs pyspf vs libspf2's spfquery -file
 #   BENCH_DANE=1       tlsa-probe vs posttls-finger, ocsp-fetch vs openssl
 #                      ocsp (contrib/bench/dane-bench.sh; 0: skip)
+#   BENCH_SMTP=1       smtpfront (without and with hooks) vs Exim receiving
+#                      smtp-source's load into a maildir: messages/s, p99
+#                      latency (contrib/bench/smtp-bench.sh, BENCH_SMTP_N=5000
+#                      messages over BENCH_SMTP_SESSIONS=20; 0: skip)
 #
 # Everything is cached or written under bench-out/: the generated archive
 # (contrib/bench/genmbox.py, deterministic), the RSA-2048 key, the signed
@@ -294,4 +298,11 @@ if [ "${BENCH_DANE:-1}" = 1 ] && [ -x "$MXKIT_BIN/tlsa-probe" ]; then
 	say "DANE/OCSP: contrib/bench/dane-bench.sh"
 	echo | tee -a "$OUT/results.txt"
 	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/dane-bench.sh" | tee -a "$OUT/results.txt"
+fi
+
+# ---- SMTP receive: smtpfront vs Exim under smtp-source ----
+if [ "${BENCH_SMTP:-1}" = 1 ] && [ -x "$MXKIT_BIN/smtpfront" ]; then
+	say "SMTP: contrib/bench/smtp-bench.sh"
+	echo | tee -a "$OUT/results.txt"
+	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/smtp-bench.sh" | tee -a "$OUT/results.txt"
 fi
