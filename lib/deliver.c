@@ -7,17 +7,13 @@
  * new/) is reported in the log and does not change the result.
  */
 #include <sys/types.h>
-#include <sys/pidfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +24,7 @@
 #include "diag.h"
 #include "clock.h"
 #include "deliver.h"
+#include "hook.h"
 #include "out.h"
 
 #define IOBUF		65536	/* one read of the spool */
@@ -1057,266 +1054,101 @@ fail:
 
 /* ---- pipe ---- */
 
-/* What became of a child. */
-struct run {
-	int	 status;	/* from waitpid, when exited */
-	int	 exited;	/* waitpid said so */
-	int	 timedout;
-	int	 exec_errno;	/* execve failed in the child */
-	int	 err;		/* fork/pipe/wait failed here */
-	const char *what;
-	char	 out[PIPE_CAPTURE];	/* the start of stdout+stderr */
-	size_t	 outlen;
-};
-
-/* fd as fd `to` in the child, without close-on-exec. */
-static int
-move_fd(int fd, int to)
-{
-	if (fd == to)
-		return fcntl(fd, F_SETFD, 0);
-	return dup2(fd, to) == -1 ? -1 : 0;
-}
-
-/* The child between fork and execve: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child(char *const argv[], char *const envp[], int in, int rewind, int out,
-    int errw)
-{
-	struct sigaction sa;
-	sigset_t none;
-	long fd, max;
-	int sig, e;
-
-	setpgid(0, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);	/* SIGPIPE above all */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* in, out and errw were opened while 0-2 were taken, so they are
-	 * >= 3 and the dup2s do not clobber each other. */
-	if (move_fd(in, 0) == -1 || move_fd(out, 1) == -1 ||
-	    move_fd(out, 2) == -1)
-		goto fail;
-	if (rewind && lseek(0, 0, SEEK_SET) == -1)
-		goto fail;
-	/* Not the daemon's directory (Exim: "/" without a home). */
-	if (chdir("/") == -1)
-		goto fail;
-	/* Everything else closes at execve; errw already does. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
-		max = sysconf(_SC_OPEN_MAX);
-		if (max < 0 || max > 65536)
-			max = 65536;
-		for (fd = 3; fd < max; fd++)
-			if (fd != errw)
-				(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-	}
-	execve(argv[0], argv, envp);
-fail:
-	e = errno;
-	(void)!write(errw, &e, sizeof(e));
-	_exit(127);
-}
-
-static void
-run_read(struct run *rn, int *fd)
-{
-	char buf[4096];
-	ssize_t n;
-	size_t k;
-
-	n = read(*fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return;
-	}
-	k = (size_t)n;
-	if (k > sizeof(rn->out) - 1 - rn->outlen)
-		k = sizeof(rn->out) - 1 - rn->outlen;
-	memcpy(rn->out + rn->outlen, buf, k);
-	rn->outlen += k;
-	rn->out[rn->outlen] = '\0';
-}
-
-/* Wait for pid (pidfd when there is one, else a short poll) while
- * reading its output, until deadline; then SIGKILL its process group. */
-static void
-run_wait(struct run *rn, pid_t pid, int *outr, long long deadline)
-{
-	struct pollfd pf[2];
-	long long left;
-	int pidfd, n, step = 1, tmo;
-	pid_t w;
-
-	pidfd = pidfd_open(pid, 0);
-	for (;;) {
-		w = waitpid(pid, &rn->status, WNOHANG);
-		if (w == pid) {
-			rn->exited = 1;
-			break;
-		}
-		if (w == -1 && errno != EINTR) {
-			rn->err = errno;
-			rn->what = "waitpid";
-			break;
-		}
-		if ((left = deadline - clock_ms()) <= 0) {
-			rn->timedout = 1;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);	/* before its setpgid */
-			while (waitpid(pid, &rn->status, 0) == -1 &&
-			    errno == EINTR)
-				;
-			break;
-		}
-		n = 0;
-		if (*outr != -1) {
-			pf[n].fd = *outr;
-			pf[n++].events = POLLIN;
-		}
-		if (pidfd != -1) {
-			pf[n].fd = pidfd;
-			pf[n++].events = POLLIN;
-		}
-		tmo = left > INT_MAX ? INT_MAX : (int)left;
-		if (pidfd == -1) {
-			tmo = tmo > step ? step : tmo;
-			step = step * 2 > 100 ? 100 : step * 2;
-		}
-		if (poll(pf, (nfds_t)n, tmo) > 0 && *outr != -1 &&
-		    (pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			run_read(rn, outr);
-	}
-	if (pidfd != -1)
-		close(pidfd);
-}
-
-/* The minimal fork/exec/wait of a delivery program (lib/hook will do
- * this for the hooks; deliver can switch to it).  stdin is in, stdout and
- * stderr a pipe read here; timeout in seconds. */
-static void
-run_prog(char *const argv[], char *const envp[], int in, int rewind,
-    unsigned timeout, struct run *rn)
-{
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, e;
-	long long deadline = clock_ms() + (long long)timeout * 1000;
-	struct pollfd pf;
-	ssize_t n;
-	pid_t pid;
-
-	memset(rn, 0, sizeof(*rn));
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
-		rn->err = errno;
-		rn->what = "pipe";
-		goto out;
-	}
-	fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	if ((pid = fork()) == -1) {
-		rn->err = errno;
-		rn->what = "fork";
-		goto out;
-	}
-	if (pid == 0)
-		child(argv, envp, in, rewind, outp[1], errp[1]);
-	setpgid(pid, pid);	/* either of us may win; both is fine */
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
-	/* errp closes at execve, or brings execve's errno. */
-	pf.fd = errp[0];
-	pf.events = POLLIN;
-	e = 0;
-	if (poll(&pf, 1, (int)(timeout > 60 ? 60000 : timeout * 1000)) > 0 &&
-	    (n = read(errp[0], &e, sizeof(e))) == (ssize_t)sizeof(e))
-		rn->exec_errno = e;
-	run_wait(rn, pid, &outp[0], deadline);
-	if (outp[0] != -1) {
-		/* What it said before it went, without waiting for
-		 * grandchildren that hold the pipe. */
-		pf.fd = outp[0];
-		if (poll(&pf, 1, 0) > 0)
-			run_read(rn, &outp[0]);
-	}
-out:
-	e = errno;
-	if (outp[0] != -1)
-		close(outp[0]);
-	if (outp[1] != -1)
-		close(outp[1]);
-	if (errp[0] != -1)
-		close(errp[0]);
-	if (errp[1] != -1)
-		close(errp[1]);
-	errno = e;
-}
-
-/* "NAME=value" into envp[*n]; 0 or -1. */
-static int
-env_add(char **envp, size_t *n, const char *name, const char *value)
-{
-	if (asprintf(&envp[*n], "%s=%s", name, value ? value : "") == -1)
-		return -1;
-	(*n)++;
-	return 0;
-}
-
 /* The first line of the program's output, for the log. */
 static const char *
-first_line(struct run *rn)
+first_line(struct hook_result *hr)
 {
 	char *nl;
 
-	if ((nl = strchr(rn->out, '\n')) != NULL)
+	if (hr->out == NULL)		/* hook_run out of memory */
+		return "";
+	if ((nl = strchr(hr->out, '\n')) != NULL)
 		*nl = '\0';
-	return rn->out;
+	return hr->out;
 }
 
 static void
-pipe_result(const struct dest *t, struct run *rn, struct deliver_result *r)
+pipe_result(const struct dest *t, struct hook_result *hr,
+    struct deliver_result *r)
 {
-	const char *prog = t->argv[0], *said = first_line(rn);
+	const char *prog = t->argv[0], *said = first_line(hr);
 	const char *sep = *said ? ": " : "";
-	int code;
+	char what[128];
+	int code = hr->code;
 
-	if (rn->err) {
-		res_errno(r, rn->err);
-		res_log(r, "pipe %s: %s: %s", prog, rn->what,
-		    strerror(rn->err));
-	} else if (rn->exec_errno) {
+	switch (hr->status) {
+	case HOOK_ERROR:
+		hook_result_text(hr, what, sizeof(what));
+		res_errno(r, code);
+		res_log(r, "pipe %s: %s", prog, what);
+		break;
+	case HOOK_EXECFAIL:
 		res_set(r, DELIVER_TEMP, 451, "4.3.0",
 		    "Local delivery program unavailable, try again later");
-		res_log(r, "pipe %s: execve: %s", prog,
-		    strerror(rn->exec_errno));
-	} else if (rn->timedout) {
+		res_log(r, "pipe %s: execve: %s", prog, strerror(code));
+		break;
+	case HOOK_TIMEDOUT:
 		res_set(r, DELIVER_TEMP, 451, "4.3.0",
 		    "Local delivery timed out, try again later");
 		res_log(r, "pipe %s: timed out, process group killed%s%s",
 		    prog, sep, said);
-	} else if (WIFSIGNALED(rn->status)) {
+		break;
+	case HOOK_SIGNALED:
 		res_set(r, DELIVER_TEMP, 451, "4.3.0",
 		    "Local delivery program failed, try again later");
-		res_log(r, "pipe %s: killed by signal %d%s%s", prog,
-		    WTERMSIG(rn->status), sep, said);
-	} else if ((code = WEXITSTATUS(rn->status)) == 0) {
-		res_ok(r);
-		res_log(r, "pipe %s", prog);
-	} else if (code == 73 || code == 75) {
-		res_set(r, DELIVER_TEMP, 451, "4.3.0",
-		    "Local delivery deferred (exit %d), try again later", code);
-		res_log(r, "pipe %s: exit %d (temporary)%s%s", prog, code,
+		res_log(r, "pipe %s: killed by signal %d%s%s", prog, code,
 		    sep, said);
-	} else {
-		res_set(r, DELIVER_PERM, 550, "5.3.0",
-		    "Local delivery refused (exit %d)", code);
-		res_log(r, "pipe %s: exit %d%s%s", prog, code, sep, said);
+		break;
+	default:
+		if (code == 0) {
+			res_ok(r);
+			res_log(r, "pipe %s", prog);
+		} else if (code == 73 || code == 75) {
+			res_set(r, DELIVER_TEMP, 451, "4.3.0", "Local delivery "
+			    "deferred (exit %d), try again later", code);
+			res_log(r, "pipe %s: exit %d (temporary)%s%s", prog,
+			    code, sep, said);
+		} else {
+			res_set(r, DELIVER_PERM, 550, "5.3.0",
+			    "Local delivery refused (exit %d)", code);
+			res_log(r, "pipe %s: exit %d%s%s", prog, code, sep,
+			    said);
+		}
+		break;
 	}
+}
+
+/* The environment of deliver.h for the recipients idx[0..n); one: the
+ * run is that recipient's.  0, or -1 with errno (ENOMEM, E2BIG). */
+static int
+pipe_env(const struct deliver *d, const struct deliver_msg *m,
+    const size_t *idx, size_t n, const struct deliver_rcpt *one,
+    struct hook_env *e)
+{
+	struct out_buf all = { 0 };
+	size_t i;
+	int fail, err;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			out_buf_add(&all, " ", 1);
+		out_buf_str(&all, m->rcpt[idx[i]].address);
+	}
+	fail = all.oom;
+	fail |= hook_env_set(e, "PATH", d->path) == -1;
+	fail |= hook_env_set(e, "SENDER", m->sender ? m->sender : "") == -1;
+	fail |= hook_env_set(e, "RECIPIENTS", all.p ? all.p : "") == -1;
+	fail |= hook_env_set(e, "MESSAGE_ID",
+	    m->message_id ? m->message_id : "") == -1;
+	if (one != NULL) {
+		fail |= hook_env_set(e, "RECIPIENT", one->address) == -1;
+		fail |= hook_env_set(e, "LOCAL_PART", one->local_part) == -1;
+		fail |= hook_env_set(e, "DOMAIN", one->domain) == -1;
+	}
+	err = all.oom ? ENOMEM : errno;
+	out_buf_free(&all);
+	errno = err;
+	return fail ? -1 : 0;
 }
 
 /* One run of the program for the recipients idx[0..n); single: they are
@@ -1326,53 +1158,49 @@ pipe_deliver(const struct deliver *d, const struct dest *t,
     const struct deliver_msg *m, const size_t *idx, size_t n,
     struct deliver_result *r)
 {
-	char *envp[12] = { 0 }, fdpath[64];
-	struct out_buf all = { 0 };
 	const struct deliver_rcpt *one = n == 1 ? &m->rcpt[idx[0]] : NULL;
-	struct run rn;
-	size_t i, ne = 0;
-	int in, rewind = 0, fail = 0;
+	struct hook_env env;
+	struct hook_spec s;
+	struct hook_result hr;
+	char fdpath[64];
+	int in, e;
 
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			out_buf_add(&all, " ", 1);
-		out_buf_str(&all, m->rcpt[idx[i]].address);
-	}
-	if (all.oom)
-		fail = 1;
-	fail |= env_add(envp, &ne, "PATH", d->path) == -1;
-	fail |= env_add(envp, &ne, "SENDER", m->sender) == -1;
-	fail |= env_add(envp, &ne, "RECIPIENTS", all.p ? all.p : "") == -1;
-	fail |= env_add(envp, &ne, "MESSAGE_ID", m->message_id) == -1;
-	if (one != NULL) {
-		fail |= env_add(envp, &ne, "RECIPIENT", one->address) == -1;
-		fail |= env_add(envp, &ne, "LOCAL_PART", one->local_part) == -1;
-		fail |= env_add(envp, &ne, "DOMAIN", one->domain) == -1;
-	}
-	out_buf_free(&all);
-	if (fail) {
-		res_errno(r, ENOMEM);
-		res_log(r, "pipe %s: out of memory", t->argv[0]);
+	hook_env_init(&env);
+	if (pipe_env(d, m, idx, n, one, &env) != 0) {
+		e = errno;
+		res_errno(r, e);
+		res_log(r, "pipe %s: environment: %s", t->argv[0],
+		    strerror(e));
 		goto out;
 	}
 	/* A descriptor of its own at offset 0: a fresh open of the spool
-	 * (Linux's /proc), else a shared one the child rewinds. */
+	 * (Linux's /proc), else a dup rewound here (we only pread). */
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", m->fd);
-	if ((in = open(fdpath, O_RDONLY | O_CLOEXEC)) == -1) {
-		if ((in = fcntl(m->fd, F_DUPFD_CLOEXEC, 3)) == -1) {
-			res_errno(r, errno);
-			res_log(r, "pipe %s: dup: %s", t->argv[0],
-			    strerror(errno));
-			goto out;
-		}
-		rewind = 1;
+	if ((in = open(fdpath, O_RDONLY | O_CLOEXEC)) == -1 &&
+	    ((in = fcntl(m->fd, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    lseek(in, 0, SEEK_SET) == -1)) {
+		e = errno;
+		res_errno(r, e);
+		res_log(r, "pipe %s: dup: %s", t->argv[0], strerror(e));
+		if (in != -1)
+			close(in);
+		goto out;
 	}
-	run_prog(t->argv, envp, in, rewind, d->pipe_timeout, &rn);
+	hook_spec_init(&s, t->argv[0]);
+	s.argv = t->argv;
+	s.envp = hook_env_vec(&env);
+	s.in_fd = in;
+	s.err_to_out = 1;
+	s.cwd = "/";	/* not the daemon's directory (Exim: "/") */
+	s.timeout_ms = d->pipe_timeout > UINT_MAX / 1000 ? UINT_MAX :
+	    d->pipe_timeout * 1000;
+	s.out_max = PIPE_CAPTURE - 1;
+	(void)hook_run(&s, &hr);
 	close(in);
-	pipe_result(t, &rn, r);
+	pipe_result(t, &hr, r);
+	hook_result_free(&hr);
 out:
-	for (i = 0; i < ne; i++)
-		free(envp[i]);
+	hook_env_free(&env);
 }
 
 /* ---- the list ---- */

@@ -26,23 +26,25 @@
  *                 fsync.  On any failure the file is truncated back to
  *                 its old size (and fsync'd).
  *   pipe:PROG ARG...
- *                 PROG (absolute, executable at start-up) is run with
- *                 execve, no shell: ARGS are split on spaces and tabs,
- *                 literally (no quoting, no substitution; %{ is refused
- *                 so nobody expects it).  stdin is a fresh descriptor of
- *                 the spool file at offset 0 (no pipe, so a program that
- *                 does not read it costs nothing); stdout and stderr go
- *                 to a pipe that is drained, its first line (bounded)
- *                 kept for the log.  The child runs in "/", in its own
- *                 process group, with default signal handlers, an empty
- *                 signal mask and only fds 0-2; environment: SENDER,
- *                 RECIPIENTS (space separated), MESSAGE_ID, PATH (fixed),
- *                 and RECIPIENT, LOCAL_PART, DOMAIN when the run is for
- *                 one recipient (DELIVER_PER_RCPT, or a message with one
- *                 recipient); nothing else.  Exit 0: delivered; 73 or
- *                 75: temporary; other codes: permanent (Exim's pipe
- *                 transport with temp_errors = 73:75); killed by a
- *                 signal, timed out (the process group gets SIGKILL) or
+ *                 PROG (absolute, executable at start-up) is run by
+ *                 hook_run (lib/hook) with execve, no shell: ARGS are
+ *                 split on spaces and tabs, literally (no quoting, no
+ *                 substitution; %{ is refused so nobody expects it).
+ *                 stdin is a fresh descriptor of the spool file at
+ *                 offset 0 (no pipe, so a program that does not read it
+ *                 costs nothing); stdout and stderr go to one pipe that
+ *                 is drained, its first line (bounded) kept for the log.
+ *                 The child runs in "/", in its own process group, with
+ *                 default signal handlers, an empty signal mask and only
+ *                 fds 0-2; environment: SENDER, RECIPIENTS (space
+ *                 separated), MESSAGE_ID, PATH (fixed), and RECIPIENT,
+ *                 LOCAL_PART, DOMAIN when the run is for one recipient
+ *                 (DELIVER_PER_RCPT, or a message with one recipient);
+ *                 nothing else.  Exit 0: delivered; 73 or 75: temporary;
+ *                 other codes: permanent (Exim's pipe transport with
+ *                 temp_errors = 73:75); killed by a signal, timed out
+ *                 (the process group gets SIGTERM, and SIGKILL
+ *                 HOOK_GRACE_MS later, so the program may clean up) or
  *                 not executable any more: temporary.  One run for the
  *                 whole message, or one per recipient with
  *                 DELIVER_PER_RCPT.
@@ -65,11 +67,11 @@
  * no such window: a crash leaves at most a file in tmp/, which maildir
  * readers clean up.
  *
- * The caller neither ignores SIGCHLD nor reaps children it did not
- * start (waitpid(-1) in a handler) while deliver_run runs: a lost exit
- * status is a temporary failure.  Nothing here writes to a pipe, so no
- * SIGPIPE comes from it.  Not thread-safe (static buffers, a
- * process-wide maildir sequence number).
+ * SIGCHLD as hook_run (hook.h) handles it: the caller may ignore it,
+ * but a handler that reaps children it did not start (waitpid(-1))
+ * steals the exit status, a temporary failure.  Nothing here writes to
+ * a pipe, so no SIGPIPE comes from it.  Not thread-safe (static buffers,
+ * a process-wide maildir sequence number).
  */
 #ifndef MXKIT_DELIVER_H
 #define MXKIT_DELIVER_H
@@ -128,7 +130,7 @@ struct deliver_msg {
 	int			 fd;	/* the spool file; read with pread
 					   only (a pipe program gets a fresh
 					   open of it via /proc, or without
-					   /proc a dup it rewinds) */
+					   /proc a dup rewound to 0) */
 	const char		*sender;	/* "" (or NULL) for <> */
 	const struct deliver_rcpt *rcpt;
 	size_t			 nrcpt;

@@ -263,7 +263,10 @@ child(const struct hook_spec *s, char *const *argv, char *const *envp,
 	    (c = fcntl(err, F_DUPFD_CLOEXEC, ERRFD + 1)) < 0 ||
 	    dup3(d, ERRFD, O_CLOEXEC) < 0)
 		child_fail(d, errno);
-	if (dup2(a, 0) < 0 || dup2(b, 1) < 0 || dup2(c, 2) < 0)
+	if (dup2(a, 0) < 0 || dup2(b, 1) < 0 ||
+	    dup2(s->err_to_out ? b : c, 2) < 0)
+		child_fail(ERRFD, errno);
+	if (s->cwd != NULL && chdir(s->cwd) < 0)
 		child_fail(ERRFD, errno);
 	close_from(ERRFD + 1);
 	execve(s->path, argv, envp);

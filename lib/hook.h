@@ -21,7 +21,12 @@
  *     the rest is read and thrown away (so a flood never blocks the hook
  *     or us) and out_truncated is set.
  *   - stderr: passed through unchanged to the caller's stderr (smtpfront's
- *     log), or to err_fd; not prefixed, not captured.
+ *     log), or to err_fd; not prefixed, not captured.  With err_to_out
+ *     it is the same pipe as stdout instead, so both are captured in one
+ *     buffer in the order written (pipe delivery logs what its program
+ *     said on either).
+ *   - Working directory: the caller's, or cwd when set (a cwd that cannot
+ *     be entered is an exec failure with chdir's errno).
  *   - The child starts a process group of its own, every descriptor but
  *     0, 1 and 2 is closed, every signal is back to its default action and
  *     none is blocked (a server may ignore SIGPIPE or block SIGTERM).
@@ -160,14 +165,17 @@ struct hook_spec {
 	const char	 *in_path;	/* stdin: this file, read-only, or */
 	int		  in_fd;	/* this descriptor; -1: /dev/null */
 	int		  err_fd;	/* stderr; -1: ours (fd 2) */
+	int		  err_to_out;	/* 1: stderr into the stdout capture
+					   (err_fd unused) */
+	const char	 *cwd;		/* NULL: ours */
 	unsigned	  timeout_ms;	/* 0: none */
 	unsigned	  grace_ms;	/* SIGTERM to SIGKILL; 0: SIGKILL */
 	size_t		  out_max;	/* 0: HOOK_OUT_MAX */
 };
 
 /* Defaults: no stdin (/dev/null; fd 0 is the SMTP client in stdin mode,
- * so a zeroed spec would be wrong), our stderr, no timeout, grace
- * HOOK_GRACE_MS, HOOK_OUT_MAX. */
+ * so a zeroed spec would be wrong), our stderr, our directory, no
+ * timeout, grace HOOK_GRACE_MS, HOOK_OUT_MAX. */
 void hook_spec_init(struct hook_spec *s, const char *path);
 
 enum hook_status {
@@ -184,8 +192,8 @@ struct hook_result {
 	enum hook_status status;
 	int		 code;
 	unsigned long	 elapsed_ms;
-	char		*out;		/* stdout, NUL-terminated; never NULL
-					   after hook_run */
+	char		*out;		/* stdout, NUL-terminated; NULL only
+					   when hook_run ran out of memory */
 	size_t		 out_len;
 	int		 out_truncated;	/* there was more than out_max */
 };

@@ -36,7 +36,10 @@ test_expect_success 'a first fetch makes the file' '
 
 # Writers: each fetches ROUNDS times with --force, one after another; all
 # of them at once.  The reader copies the file as often as it can until
-# the writers are done (bounded by the number of copies).
+# the writers are done (bounded by the number of copies), reading it as a
+# server does: open, then read to the end.  openssl ocsp, one connection
+# at a time, sometimes drops one under this load: that writer exits 75 and
+# keeps the old file, which is right too.
 test_expect_success "$WRITERS writers at once, a reader always sees a whole file" '
 	: >rcs && w=0 &&
 	while [ $w -lt $WRITERS ]; do
@@ -49,13 +52,13 @@ test_expect_success "$WRITERS writers at once, a reader always sees a whole file
 	done &&
 	n=0 &&
 	while [ $n -lt 400 ] && [ $(ls done* 2>/dev/null | wc -l) -lt $WRITERS ]; do
-		cp staple.der "seen$n.der" || exit 1
+		cat staple.der >"seen$n.der" || exit 1
 		n=$((n + 1))
 	done &&
 	wait &&
 	echo "$n copies taken" &&
 	[ $(wc -l <rcs) = $((WRITERS * ROUNDS)) ] &&
-	[ -z "$(grep -v "^0$" rcs)" ] &&
+	[ -z "$(grep -v -e "^0$" -e "^75$" rcs)" ] && grep -q "^0$" rcs &&
 	[ $n -gt 0 ] &&
 	bad=0 && i=0 &&
 	while [ $i -lt $n ]; do
