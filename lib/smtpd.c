@@ -311,6 +311,25 @@ sess_reset(struct session *s)
 
 /* ---- the session's variables ---- */
 
+void
+sess_env_sender(const struct session *s, struct hook_env *e)
+{
+	hook_env_init(e);
+	hook_env_set(e, "sender_address", s->mail.path.addr);
+	hook_env_set(e, "sender_address_domain", s->mail.path.domain);
+	hook_env_set(e, "message_smtputf8", s->mail.smtputf8 ? "yes" : "no");
+	hook_env_set(e, "prdr_requested", s->mail.prdr ? "yes" : "no");
+}
+
+void
+sess_env_rcpt(struct hook_env *e, const struct smtpd_path *p)
+{
+	hook_env_set(e, "local_part", p->local_unquoted);
+	hook_env_set(e, "domain", p->domain);
+	hook_env_set(e, "domain_alabel", p->domain_alabel);
+	hook_env_set(e, "recipient", p->addr);
+}
+
 static void
 env_session(struct session *s)
 {
@@ -572,12 +591,7 @@ cmd_mail(struct session *s, const struct smtpd_cmd *cmd)
 		s->errors++;
 		return;
 	}
-	hook_env_init(&extra);
-	hook_env_set(&extra, "sender_address", s->mail.path.addr);
-	hook_env_set(&extra, "sender_address_domain", s->mail.path.domain);
-	hook_env_set(&extra, "message_smtputf8",
-	    s->mail.smtputf8 ? "yes" : "no");
-	hook_env_set(&extra, "prdr_requested", s->mail.prdr ? "yes" : "no");
+	sess_env_sender(s, &extra);
 	if (s->mail.has_size)
 		hook_env_set_num(&extra, "message_size", (long long)
 		    (s->mail.size > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX :
@@ -623,14 +637,8 @@ rcpt_push(struct session *s, struct smtpd_path *p, int discard)
 static void
 rcpt_env(struct session *s, const struct smtpd_path *p, struct hook_env *e)
 {
-	hook_env_init(e);
-	hook_env_set(e, "sender_address", s->mail.path.addr);
-	hook_env_set(e, "message_smtputf8", s->mail.smtputf8 ? "yes" : "no");
-	hook_env_set(e, "prdr_requested", s->mail.prdr ? "yes" : "no");
-	hook_env_set(e, "local_part", p->local_unquoted);
-	hook_env_set(e, "domain", p->domain);
-	hook_env_set(e, "domain_alabel", p->domain_alabel);
-	hook_env_set(e, "recipient", p->addr);
+	sess_env_sender(s, e);
+	sess_env_rcpt(e, p);
 	hook_env_set_num(e, "recipients_count", (long long)s->nrcpt);
 }
 

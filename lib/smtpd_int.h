@@ -73,6 +73,10 @@ void sess_run_hook(struct session *s, enum hook_stage stage,
     const struct hook_env *extra, const char *in_path,
     struct hook_decision *d);
 void sess_event(struct session *s, const char *name, const char *data);
+/* The transaction's variables (sender_address, ...) into e, initialized
+ * here; and a recipient's (local_part, domain, ...) added to e. */
+void sess_env_sender(const struct session *s, struct hook_env *e);
+void sess_env_rcpt(struct hook_env *e, const struct smtpd_path *p);
 /* Forget the transaction (RSET, after a message, EHLO, STARTTLS). */
 void sess_reset(struct session *s);
 

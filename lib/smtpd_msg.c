@@ -272,10 +272,7 @@ msg_env(struct session *s, struct hook_env *e, const struct spool *sp)
 {
 	struct out_buf list = { 0 };
 
-	hook_env_init(e);
-	hook_env_set(e, "sender_address", s->mail.path.addr);
-	hook_env_set(e, "message_smtputf8", s->mail.smtputf8 ? "yes" : "no");
-	hook_env_set(e, "prdr_requested", s->mail.prdr ? "yes" : "no");
+	sess_env_sender(s, e);
 	hook_env_set(e, "message_id", s->id);
 	hook_env_set(e, "MESSAGE_FILE", sp->path);
 	hook_env_set_num(e, "message_size", (long long)sp->d.size +
@@ -387,11 +384,7 @@ prdr_decide(struct session *s, struct spool *sp, struct prdr *pr)
 		struct out_buf b = { 0 };
 
 		msg_env(s, &e, sp);
-		hook_env_set(&e, "local_part", s->rcpt[i].path.local_unquoted);
-		hook_env_set(&e, "domain", s->rcpt[i].path.domain);
-		hook_env_set(&e, "domain_alabel",
-		    s->rcpt[i].path.domain_alabel);
-		hook_env_set(&e, "recipient", addr);
+		sess_env_rcpt(&e, &s->rcpt[i].path);
 		sess_run_hook(s, HOOK_STAGE_PRDR, &e, sp->path, &d);
 		hook_env_free(&e);
 		if (d.out.code)

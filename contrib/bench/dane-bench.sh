@@ -30,17 +30,11 @@ ip link set lo up || exit 69
 
 # What the t/rig scripts expect of t/lib.sh.
 TEST_SRC=$TOP/t
-TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mxkit-bench.XXXXXX") || exit 73
+. "$TOP/contrib/bench/scratch.sh"
+bench_scratch "${TMPDIR:-/tmp}" mxkit-bench
 PATH=$MXKIT_BIN:$PATH
 export TEST_SRC TEST_DIR PATH MXKIT_BIN
 unset MXKIT_RESOLVER MXKIT_DNS_ZONE
-_at_exit=""
-at_exit() { _at_exit="$*; $_at_exit"; }
-trap 'eval "$_at_exit" >/dev/null 2>&1; rm -rf "$TEST_DIR"' EXIT
-trap 'exit 130' INT TERM
-cd "$TEST_DIR" || exit 73
-. "$TOP/t/rig/port.sh"
-. "$TOP/t/rig/proc.sh"
 . "$TOP/t/rig/dns.sh"
 . "$TOP/t/rig/dnssec.sh"
 . "$TOP/t/rig/pki.sh"

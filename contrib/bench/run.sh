@@ -46,14 +46,9 @@ done
 command -v nsd >/dev/null 2>&1 || { echo "bench: nsd missing (make deps-bench)" >&2; exit 69; }
 mkdir -p "$OUT" || exit 73
 
-# t/lib.sh-like helpers for t/rig/dns.sh: a scratch dir, at_exit, free_port.
-TEST_DIR=$(mktemp -d "$OUT/run.XXXXXX") || exit 73
-_at_exit=""
-at_exit() { _at_exit="$*; $_at_exit"; }
-trap 'eval "$_at_exit" >/dev/null 2>&1; rm -rf "$TEST_DIR"' EXIT
-trap 'exit 130' INT TERM
-. "$TOP/t/rig/port.sh"
-. "$TOP/t/rig/proc.sh"
+. "$TOP/contrib/bench/scratch.sh"
+bench_scratch "$OUT" run
+cd "$TOP" || exit 73	# the benches below run from the top directory
 . "$TOP/t/rig/dns.sh"
 
 now() { date +%s.%N; }

@@ -53,15 +53,8 @@ PY=/usr/bin/python3
 command -v smtp-source >/dev/null 2>&1 ||
     { echo "smtp-bench: smtp-source missing (postfix; make deps-bench)" >&2; exit 69; }
 
-# t/lib.sh-like helpers: a scratch dir, at_exit, free_port, proc_stop.
-TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mxkit-smtpbench.XXXXXX") || exit 73
-_at_exit=""
-at_exit() { _at_exit="$*; $_at_exit"; }
-trap 'eval "$_at_exit" >/dev/null 2>&1; rm -rf "$TEST_DIR"' EXIT
-trap 'exit 130' INT TERM
-. "$TOP/t/rig/port.sh"
-. "$TOP/t/rig/proc.sh"
-cd "$TEST_DIR" || exit 73
+. "$TOP/contrib/bench/scratch.sh"
+bench_scratch "${TMPDIR:-/tmp}" mxkit-smtpbench
 # Exim's delivery processes run as nobody: the maildirs are theirs.
 chmod 755 "$TEST_DIR"
 
