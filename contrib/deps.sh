@@ -11,7 +11,7 @@ check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2
        spfquery python3-spf python3-authres libxml2-utils
        openssl unbound python3-openssl python3-cryptography gnutls-bin
-       postfix haproxy swaks libmariadb3 libidn12"
+       postfix haproxy swaks libmariadb3 libidn12 dovecot-core"
 bench="$check"
 
 case "${1:-check}" in
