@@ -464,61 +464,6 @@ deliver_check_rcpt(const struct deliver *d, const struct deliver_rcpt *r,
 
 /* ---- writing ---- */
 
-
-static ssize_t
-pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	ssize_t r;
-
-	do
-		r = pread(fd, buf, n, off);
-	while (r == -1 && errno == EINTR);
-	return r;
-}
-
-/* size octets of in (from offset 0) to out.  copy_file_range keeps the
- * data in the kernel; where it cannot (another file system, an old
- * kernel) pread and write do.  A spool that is shorter than its fstat
- * said is EIO: the message would be cut. */
-static int
-copy_spool(int in, off_t size, int out)
-{
-	static char buf[IOBUF];
-	off_t off = 0;
-	ssize_t r;
-	int fast = 1;
-
-	while (off < size) {
-		if (fast) {
-			r = copy_file_range(in, &off, out, NULL,
-			    (size_t)(size - off), 0);
-			if (r == -1 && (errno == EXDEV || errno == EINVAL ||
-			    errno == ENOSYS || errno == EOPNOTSUPP ||
-			    errno == EBADF)) {
-				fast = 0;
-				continue;
-			}
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r == -1)
-				return -1;
-		} else {
-			if ((r = pread_full(in, buf, sizeof(buf), off)) == -1)
-				return -1;
-			if (r > size - off)
-				r = size - off;
-			if (r > 0 && write_all(out, buf, (size_t)r) == -1)
-				return -1;
-			off += r;
-		}
-		if (r == 0) {
-			errno = EIO;
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int
 fsync_dir(const char *path)
 {
@@ -665,7 +610,7 @@ maildir_deliver(const struct deliver *d, const char *dir,
 	what = "write";
 	if (rplen > 0 && write_all(fd, rp, rplen) == -1)
 		goto undo;
-	if (copy_spool(m->fd, st.st_size, fd) == -1)
+	if (copy_range(m->fd, 0, st.st_size, fd) == -1)
 		goto undo;
 	what = "fsync";
 	if (fsync(fd) == -1)
@@ -918,7 +863,7 @@ mbox_append(int fd, off_t old, const struct deliver_msg *m, off_t size,
 
 	*what = "read";
 	n = 0;
-	if (old > 0 && (r = pread_full(fd, tail, old >= 2 ? 2 : 1,
+	if (old > 0 && (r = pread_all(fd, tail, old >= 2 ? 2 : 1,
 	    old >= 2 ? old - 2 : 0)) > 0)
 		n = (size_t)r;
 	head[0] = '\0';
@@ -942,7 +887,7 @@ mbox_append(int fd, off_t old, const struct deliver_msg *m, off_t size,
 		return -1;
 	while (off < size) {
 		*what = "read spool";
-		if ((r = pread_full(m->fd, in, sizeof(in), off)) == -1)
+		if ((r = pread_all(m->fd, in, sizeof(in), off)) == -1)
 			return -1;
 		if (r == 0) {
 			errno = EIO;	/* the spool shrank */

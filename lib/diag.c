@@ -212,3 +212,54 @@ write_all(int fd, const void *buf, size_t n)
 	}
 	return 0;
 }
+
+ssize_t
+pread_all(int fd, void *buf, size_t n, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, buf, n, off);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+int
+copy_range(int in, off_t off, off_t len, int out)
+{
+	static char buf[65536];
+	off_t end = off + len;
+	ssize_t r;
+	int fast = 1;
+
+	while (off < end) {
+		if (fast) {
+			r = copy_file_range(in, &off, out, NULL,
+			    (size_t)(end - off), 0);
+			if (r == -1 && (errno == EXDEV || errno == EINVAL ||
+			    errno == ENOSYS || errno == EOPNOTSUPP ||
+			    errno == EBADF)) {
+				fast = 0;	/* not here: the slow way */
+				continue;
+			}
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1)
+				return -1;
+		} else {
+			size_t want = end - off < (off_t)sizeof(buf) ?
+			    (size_t)(end - off) : sizeof(buf);
+
+			if ((r = pread_all(in, buf, want, off)) == -1)
+				return -1;
+			if (r > 0 && write_all(out, buf, (size_t)r) == -1)
+				return -1;
+			off += r;
+		}
+		if (r == 0) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -2,6 +2,7 @@
  * program shares (sysexits.h for errors, 0-9 for verdicts). */
 #ifndef MXKIT_DIAG_H
 #define MXKIT_DIAG_H
+#include <sys/types.h>
 #include <sysexits.h>
 
 extern const char *diag_prog;
@@ -35,5 +36,13 @@ int slurp_path_max(const char *path, size_t max, char **buf, size_t *len);
 /* Write all of buf[0..n) to fd, again after EINTR and short writes.  0, or
  * -1 with errno (ENOSPC when a write took nothing). */
 int write_all(int fd, const void *buf, size_t n);
+
+/* pread(2), again after EINTR: the count (0 at the end), or -1 with errno. */
+ssize_t pread_all(int fd, void *buf, size_t n, off_t off);
+
+/* Copy in[off .. off + len) to out at its offset, with copy_file_range(2)
+ * where the kernel can, else pread and write.  in's offset is left alone.
+ * 0, or -1 with errno (EIO when in ends early). */
+int copy_range(int in, off_t off, off_t len, int out);
 
 #endif

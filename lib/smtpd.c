@@ -904,19 +904,23 @@ dispatch(struct session *s, const char *line, size_t len)
 	return 0;
 }
 
-static void
-make_sid(struct session *s)
+void
+sess_base62(char *out, unsigned long long v, int n)
 {
 	static const char b62[] =
 	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	unsigned long long v = (unsigned long long)time(NULL) * 1000000ULL +
-	    (unsigned long long)(clock_ms() % 1000) * 1000 +
-	    (unsigned long long)getpid();
-	char *p = s->sid;
 
-	for (int i = 0; i < 8; i++, v /= 62)
-		*p++ = b62[v % 62];
-	*p = '\0';
+	for (int i = n - 1; i >= 0; i--, v /= 62)
+		out[i] = b62[v % 62];
+	out[n] = '\0';
+}
+
+static void
+make_sid(struct session *s)
+{
+	sess_base62(s->sid, (unsigned long long)time(NULL) * 1000000ULL +
+	    (unsigned long long)(clock_ms() % 1000) * 1000 +
+	    (unsigned long long)getpid(), 8);
 }
 
 /* Wait for the banner (and see whether the client talks first). */

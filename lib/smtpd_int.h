@@ -77,6 +77,8 @@ void sess_event(struct session *s, const char *name, const char *data);
  * here; and a recipient's (local_part, domain, ...) added to e. */
 void sess_env_sender(const struct session *s, struct hook_env *e);
 void sess_env_rcpt(struct hook_env *e, const struct smtpd_path *p);
+/* v as n base-62 digits (most significant first) and a NUL: the ids. */
+void sess_base62(char *out, unsigned long long v, int n);
 /* Forget the transaction (RSET, after a message, EHLO, STARTTLS). */
 void sess_reset(struct session *s);
 

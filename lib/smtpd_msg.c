@@ -84,26 +84,16 @@ msg_abort(struct session *s)
 static void
 make_id(struct session *s)
 {
-	static const char b62[] =
-	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	struct timespec ts;
-	unsigned long long t, p;
-	char *o = s->id;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* Exim's shape: time, pid, sub-second and sequence; base 62. */
-	t = (unsigned long long)ts.tv_sec;
-	for (int i = 0; i < 6; i++, t /= 62)
-		o[5 - i] = b62[t % 62];
-	o[6] = '-';
-	p = (unsigned long long)getpid();
-	for (int i = 0; i < 6; i++, p /= 62)
-		o[12 - i] = b62[p % 62];
-	o[13] = '-';
-	t = (unsigned long long)(ts.tv_nsec / 1000) * 64 + (s->nmsg & 63);
-	for (int i = 0; i < 4; i++, t /= 62)
-		o[17 - i] = b62[t % 62];
-	o[18] = '\0';
+	sess_base62(s->id, (unsigned long long)ts.tv_sec, 6);
+	s->id[6] = '-';
+	sess_base62(s->id + 7, (unsigned long long)getpid(), 6);
+	s->id[13] = '-';
+	sess_base62(s->id + 14, (unsigned long long)(ts.tv_nsec / 1000) * 64 +
+	    (s->nmsg & 63), 4);
 }
 
 /* RFC 5322 date-time in UTC. */
@@ -329,8 +319,7 @@ header_message_id(const struct spool *sp, char *buf, size_t size)
 static int
 final_file(struct session *s, struct spool *sp, char *path, size_t size)
 {
-	char buf[65536];
-	off_t off = 0;
+	struct stat st;
 	int fd, e;
 
 	if (s->added.len == 0)
@@ -340,32 +329,19 @@ final_file(struct session *s, struct spool *sp, char *path, size_t size)
 	if (fd < 0)
 		return -1;
 	/* Received:, the hooks' fields, then the message. */
-	for (;;) {
-		size_t want = off < (off_t)sp->hdr_len ?
-		    sp->hdr_len - (size_t)off : sizeof(buf);
-		ssize_t n = pread(sp->fd, buf, want, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		if (write_all(fd, buf, (size_t)n) < 0)
-			goto fail;
-		off += n;
-		if (off == (off_t)sp->hdr_len &&
-		    write_all(fd, s->added.p, s->added.len) < 0)
-			goto fail;
+	if (fstat(sp->fd, &st) < 0 ||
+	    copy_range(sp->fd, 0, (off_t)sp->hdr_len, fd) < 0 ||
+	    write_all(fd, s->added.p, s->added.len) < 0 ||
+	    copy_range(sp->fd, (off_t)sp->hdr_len,
+	    st.st_size - (off_t)sp->hdr_len, fd) < 0) {
+		e = errno;	/* for the caller's 451 and log */
+		close(fd);
+		unlink(path);
+		path[0] = '\0';
+		errno = e;
+		return -1;
 	}
 	return fd;
-fail:
-	e = errno;	/* for the caller's 451 and log */
-	close(fd);
-	unlink(path);
-	path[0] = '\0';
-	errno = e;
-	return -1;
 }
 
 struct prdr {
