@@ -11,8 +11,9 @@ check="$build clang libcmocka-dev nsd ldnsutils bind9-dnsutils perl
        opendkim-tools libmail-dkim-perl procmail maildrop parallel mandoc iproute2
        spfquery python3-spf python3-authres libxml2-utils
        openssl unbound python3-openssl python3-cryptography gnutls-bin
-       postfix haproxy swaks libmariadb3 libidn12 dovecot-core"
-bench="$check"
+       postfix haproxy swaks libmariadb3 libidn12 dovecot-core
+       dante-server microsocks"
+bench="$check netcat-openbsd"
 
 case "${1:-check}" in
 check) want=$check ;;

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "dane.h"
+#include "tls.h"
 #include "ocsp.h"
 #include "out.h"
 #include "smtp.h"
@@ -282,14 +283,12 @@ dane_outcome(SSL *ssl, const struct dane_tlsa *t, struct dane_session *s)
 static SSL_CTX *
 client_ctx(void)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	/* Verification is judged after the handshake, so that a failure
+	 * still shows the certificate and the session. */
+	SSL_CTX *ctx = tls_client_ctx();
 
 	if (ctx == NULL)
 		return NULL;
-	/* Verification is judged after the handshake, so that a failure
-	 * still shows the certificate and the session. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
 	if (SSL_CTX_dane_enable(ctx) <= 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -299,7 +298,7 @@ client_ctx(void)
 
 /* Greeting, EHLO and the STARTTLS offer.  0 when STARTTLS may be tried. */
 static int
-smtp_hello(struct smtp *c, const char *helo, struct dane_session *s)
+greet(struct smtp *c, const char *helo, struct dane_session *s)
 {
 	char line[300];
 	int code;
@@ -398,7 +397,7 @@ dane_probe(const struct dane_addr *a, const char *mxhost,
 		return 0;
 	}
 	s->connected = 1;
-	if (smtp_hello(&c, o->helo, s) == -1)
+	if (greet(&c, o->helo, s) == -1)
 		goto done;
 	if ((ssl = session_ssl(ctx, mxhost, t, sni, o, s)) == NULL) {
 		smtp_close(&c);

@@ -1,8 +1,10 @@
 /* smtp: the client side of an SMTP session.  See smtp.h. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -52,6 +54,7 @@ smtp_connect(struct smtp *s, const struct sockaddr *sa, socklen_t salen,
 	s->fd = -1;
 	s->timeout_ms = timeout_ms;
 	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		s->errnum = errno;
 		s->error = errno_why(errno);
 		return -1;
 	}
@@ -59,6 +62,7 @@ smtp_connect(struct smtp *s, const struct sockaddr *sa, socklen_t salen,
 	(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	if (connect(fd, sa, salen) == -1) {
 		if (errno != EINPROGRESS) {
+			s->errnum = errno;
 			s->error = errno_why(errno);
 			close(fd);
 			return -1;
@@ -74,6 +78,7 @@ smtp_connect(struct smtp *s, const struct sockaddr *sa, socklen_t salen,
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
 			err = errno;
 		if (err != 0) {
+			s->errnum = err;
 			s->error = errno_why(err);
 			close(fd);
 			return -1;
@@ -114,6 +119,7 @@ fill(struct smtp *s)
 		    errno == EINTR)
 			;
 		if (n == -1) {
+			s->errnum = errno;
 			s->error = errno_why(errno);
 			return -1;
 		}
@@ -199,35 +205,48 @@ smtp_read_reply(struct smtp *s)
 }
 
 int
-smtp_send(struct smtp *s, const char *line)
+smtp_write(struct smtp *s, const void *buf, size_t n)
 {
-	char buf[SMTP_MAX_LINE + 1];
-	size_t n = strlen(line), off = 0;
+	const char *b = buf;
+	size_t off = 0;
 	ssize_t w;
 
-	if (n + 2 > SMTP_MAX_LINE || strpbrk(line, "\r\n") != NULL) {
-		s->error = "command line too long or not one line";
-		return -1;
-	}
-	memcpy(buf, line, n);
-	memcpy(buf + n, "\r\n", 2);
-	n += 2;
 	while (off < n) {
 		if (s->ssl != NULL) {
-			int r = SSL_write(s->ssl, buf + off, (int)(n - off));
+			size_t chunk = n - off > INT_MAX ? INT_MAX : n - off;
+			int r = SSL_write(s->ssl, b + off, (int)chunk);
+
 			w = r > 0 ? r : -1;
 		} else
-			w = send(s->fd, buf + off, n - off, MSG_NOSIGNAL);
+			w = send(s->fd, b + off, n - off, MSG_NOSIGNAL);
 		if (w == -1) {
 			if (s->ssl == NULL && errno == EINTR)
 				continue;
-			s->error = s->ssl != NULL ? "TLS write failed" :
+			s->errnum = s->ssl != NULL ? 0 : errno;
+			s->error = s->ssl != NULL ? (errno == EAGAIN ?
+			    "timed out" : "TLS write failed") :
 			    errno_why(errno);
 			return -1;
 		}
 		off += (size_t)w;
 	}
 	return 0;
+}
+
+int
+smtp_send(struct smtp *s, const char *line)
+{
+	char buf[SMTP_MAX_LINE + 1];
+	size_t n = strlen(line);
+
+	if (n + 2 > SMTP_MAX_LINE || strpbrk(line, "\r\n") != NULL) {
+		s->error = "command line too long or not one line";
+		s->errnum = 0;
+		return -1;
+	}
+	memcpy(buf, line, n);
+	memcpy(buf + n, "\r\n", 2);
+	return smtp_write(s, buf, n + 2);
 }
 
 int
@@ -284,6 +303,179 @@ smtp_starttls(struct smtp *s, SSL *ssl)
 	}
 	s->ssl = ssl;
 	return 0;
+}
+
+int
+smtp_attach(struct smtp *s, int fd, unsigned timeout_ms)
+{
+	int fl;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->timeout_ms = timeout_ms;
+	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return smtp_set_timeout(s, timeout_ms);
+}
+
+int
+smtp_set_timeout(struct smtp *s, unsigned timeout_ms)
+{
+	s->timeout_ms = timeout_ms;
+	if (set_io_timeouts(s->fd, timeout_ms) == -1) {
+		s->errnum = errno;
+		s->error = errno_why(errno);
+		return -1;
+	}
+	return 0;
+}
+
+void
+smtp_ehlo_parse(const struct smtp *s, struct smtp_ehlo *e)
+{
+	const char *l, *v;
+
+	memset(e, 0, sizeof(*e));
+	e->esmtp = 1;
+	e->pipelining = smtp_has_extension(s, "PIPELINING");
+	e->starttls = smtp_has_extension(s, "STARTTLS");
+	e->eightbitmime = smtp_has_extension(s, "8BITMIME");
+	e->smtputf8 = smtp_has_extension(s, "SMTPUTF8");
+	e->prdr = smtp_has_extension(s, "PRDR");
+	if (!(e->size = smtp_has_extension(s, "SIZE")))
+		return;
+	for (l = strchr(s->reply, '\n'); l != NULL; l = strchr(l, '\n')) {
+		l++;
+		if (strlen(l) < 9 || strncasecmp(l + 4, "SIZE", 4) != 0 ||
+		    l[8] != ' ')
+			continue;
+		v = l + 9;
+		if (*v >= '0' && *v <= '9')
+			e->size_max = strtoull(v, NULL, 10);
+		break;
+	}
+}
+
+int
+smtp_hello(struct smtp *s, const char *name, struct smtp_ehlo *e)
+{
+	char line[SMTP_MAX_LINE];
+	int code;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(line, sizeof(line), "EHLO %s", name);
+	if ((code = smtp_command(s, line)) == -1)
+		return -1;
+	if (code / 100 == 2) {
+		smtp_ehlo_parse(s, e);
+		return code;
+	}
+	/* 421 ends the session; any other 5xx may be a server that
+	 * predates EHLO. */
+	if (code / 100 != 5)
+		return code;
+	snprintf(line, sizeof(line), "HELO %s", name);
+	return smtp_command(s, line);
+}
+
+/* The dot-stuffed, CRLF-normalized message goes out through one buffer:
+ * a write per line would be a system call (and a TLS record) per line. */
+struct dbuf {
+	struct smtp *s;
+	char b[65536];
+	size_t n;
+	int err;
+};
+
+static void
+dput(struct dbuf *d, const char *p, size_t n)
+{
+	while (n > 0 && !d->err) {
+		size_t k = sizeof(d->b) - d->n;
+
+		if (k > n)
+			k = n;
+		memcpy(d->b + d->n, p, k);
+		d->n += k;
+		p += k;
+		n -= k;
+		if (d->n == sizeof(d->b)) {
+			d->err = smtp_write(d->s, d->b, d->n) == -1;
+			d->n = 0;
+		}
+	}
+}
+
+/* Walk msg line by line: each line's content and whether it ended. */
+static void
+each_line(const char *msg, size_t len,
+    void (*fn)(void *, const char *, size_t, int), void *arg)
+{
+	size_t i = 0, start;
+
+	while (i < len) {
+		start = i;
+		while (i < len && msg[i] != '\n' && msg[i] != '\r')
+			i++;
+		fn(arg, msg + start, i - start, i < len);
+		if (i < len && msg[i] == '\r' && i + 1 < len &&
+		    msg[i + 1] == '\n')
+			i++;
+		if (i < len)
+			i++;
+	}
+}
+
+static void
+data_line(void *arg, const char *l, size_t n, int ended)
+{
+	struct dbuf *d = arg;
+
+	(void)ended;
+	if (n > 0 && l[0] == '.')
+		dput(d, ".", 1);
+	dput(d, l, n);
+	dput(d, "\r\n", 2);
+}
+
+int
+smtp_send_data(struct smtp *s, const char *msg, size_t len)
+{
+	struct dbuf *d;
+	int rc;
+
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		s->error = "out of memory";
+		s->errnum = ENOMEM;
+		return -1;
+	}
+	d->s = s;
+	d->n = 0;
+	d->err = 0;
+	each_line(msg, len, data_line, d);
+	dput(d, ".\r\n", 3);
+	if (!d->err && d->n > 0)
+		d->err = smtp_write(s, d->b, d->n) == -1;
+	rc = d->err ? -1 : 0;
+	free(d);
+	return rc;
+}
+
+static void
+size_line(void *arg, const char *l, size_t n, int ended)
+{
+	(void)l;
+	(void)ended;
+	*(unsigned long long *)arg += n + 2;
+}
+
+unsigned long long
+smtp_data_size(const char *msg, size_t len)
+{
+	unsigned long long n = 0;
+
+	each_line(msg, len, size_line, &n);
+	return n;
 }
 
 void

@@ -26,6 +26,21 @@ struct smtp {
 	int code;
 	char reply[SMTP_MAX_REPLY];
 	const char *error;	/* why the last call failed (static) */
+	int errnum;		/* errno of that failure, 0 when not a
+				   system error (Exim's $event_defer_errno) */
+};
+
+/* What an EHLO reply offers (RFC 5321 4.1.1.1 and the extensions'
+ * RFCs); all zero after HELO. */
+struct smtp_ehlo {
+	int esmtp;		/* EHLO was accepted */
+	int pipelining;		/* RFC 2920 */
+	int starttls;		/* RFC 3207 */
+	int eightbitmime;	/* RFC 6152 */
+	int smtputf8;		/* RFC 6531 */
+	int prdr;		/* draft-hall-prdr */
+	int size;		/* RFC 1870: SIZE offered */
+	unsigned long long size_max;	/* its limit; 0: none declared */
 };
 
 /* Connect to sa (an IPv4 or IPv6 address and port) within timeout_ms.
@@ -44,6 +59,27 @@ int smtp_has_extension(const struct smtp *s, const char *keyword);
  * caller: SNI, DANE, status request).  0, or -1 with s->error; after a
  * reply other than 220 s->code holds it and s->error is "refused". */
 int smtp_starttls(struct smtp *s, SSL *ssl);
+/* Use an fd connected by someone else (through a proxy, say): the
+ * struct is reset, and reads and writes get timeout_ms.  0 or -1. */
+int smtp_attach(struct smtp *s, int fd, unsigned timeout_ms);
+/* Change the timeout of each later read and write. */
+int smtp_set_timeout(struct smtp *s, unsigned timeout_ms);
+/* EHLO name, and HELO when the server does not know EHLO (a 5xx, RFC
+ * 5321 3.2).  The code of the last reply, or -1; e describes the
+ * extensions (from the EHLO reply, or none after HELO). */
+int smtp_hello(struct smtp *s, const char *name, struct smtp_ehlo *e);
+/* The extensions an EHLO reply (the last reply) lists, in e. */
+void smtp_ehlo_parse(const struct smtp *s, struct smtp_ehlo *e);
+/* Write buf[0..n) as it is (pipelined commands).  0 or -1. */
+int smtp_write(struct smtp *s, const void *buf, size_t n);
+/* The message msg[0..len) as the content of DATA (RFC 5321 4.5.2): every
+ * line end (CRLF, bare LF, bare CR) sent as CRLF, a line that starts with
+ * '.' sent with one more, a CRLF added after a last line that has none,
+ * then ".\r\n".  Written in large chunks.  0 or -1. */
+int smtp_send_data(struct smtp *s, const char *msg, size_t len);
+/* The octets smtp_send_data sends for msg before the final ".\r\n" with
+ * its dot-stuffing left out: the message size of RFC 1870 (SIZE=). */
+unsigned long long smtp_data_size(const char *msg, size_t len);
 /* QUIT (best effort, not waited for long), then close; frees s->ssl. */
 void smtp_close(struct smtp *s);
 

@@ -111,3 +111,15 @@ tls_version_parse(const char *s)
 			return vs[i].v;
 	return 0;
 }
+
+SSL_CTX *
+tls_client_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	return ctx;
+}

@@ -53,4 +53,9 @@ const char *tls_error_reason(char *buf, size_t size, const char *what);
  * OpenSSL version number (TLS1_2_VERSION...); 0 when none of these. */
 int tls_version_parse(const char *s);
 
+/* A client context for SMTP's STARTTLS: TLS 1.0 and later, no
+ * verification in the handshake (opportunistic TLS, RFC 7435, or DANE
+ * judged after it).  NULL when out of memory. */
+SSL_CTX *tls_client_ctx(void);
+
 #endif

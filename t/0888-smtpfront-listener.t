@@ -30,15 +30,6 @@ for p in os.listdir("/proc"):
 EOF
 chmod +x kids
 
-# wait_for CMD...: up to 10 s for CMD to succeed
-wait_for() {
-	_wf=0
-	while ! "$@" >/dev/null 2>&1; do
-		_wf=$((_wf + 1))
-		[ $_wf -lt 200 ] || return 1
-		sleep 0.05
-	done
-}
 nkids() { ./kids "$1" | wc -l; }
 kids_are() { [ "$(nkids "$1")" = "$2" ]; }
 

@@ -110,3 +110,13 @@ kv_expect() {
 # A free TCP/UDP port on loopback (both protocols checked).
 . "$TEST_SRC/rig/port.sh"
 . "$TEST_SRC/rig/proc.sh"
+
+# wait_for CMD...: up to 10 s for CMD to succeed
+wait_for() {
+	_wf=0
+	while ! "$@" >/dev/null 2>&1; do
+		_wf=$((_wf + 1))
+		[ $_wf -lt 200 ] || return 1
+		sleep 0.05
+	done
+}

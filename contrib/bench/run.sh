@@ -17,6 +17,10 @@
 #                      smtp-source's load into a maildir: messages/s, p99
 #                      latency (contrib/bench/smtp-bench.sh, BENCH_SMTP_N=5000
 #                      messages over BENCH_SMTP_SESSIONS=20; 0: skip)
+#   BENCH_SOCKS=1      socks5-send vs curl (one-message submissions) and
+#                      vs OpenBSD nc (a 200 MB tunnel) through microsocks
+#                      (contrib/bench/socks5-bench.sh, BENCH_SOCKS_N=300;
+#                      0: skip)
 #
 # Everything is cached or written under bench-out/: the generated archive
 # (contrib/bench/genmbox.py, deterministic), the RSA-2048 key, the signed
@@ -300,4 +304,11 @@ if [ "${BENCH_SMTP:-1}" = 1 ] && [ -x "$MXKIT_BIN/smtpfront" ]; then
 	say "SMTP: contrib/bench/smtp-bench.sh"
 	echo | tee -a "$OUT/results.txt"
 	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/smtp-bench.sh" | tee -a "$OUT/results.txt"
+fi
+
+# ---- SOCKS5: socks5-send vs curl and nc through microsocks ----
+if [ "${BENCH_SOCKS:-1}" = 1 ] && [ -x "$MXKIT_BIN/socks5-send" ]; then
+	say "SOCKS5: contrib/bench/socks5-bench.sh"
+	echo | tee -a "$OUT/results.txt"
+	MXKIT_BIN=$MXKIT_BIN sh "$TOP/contrib/bench/socks5-bench.sh" | tee -a "$OUT/results.txt"
 fi

@@ -1,6 +1,7 @@
 /* libFuzzer target: smtp_read_reply on arbitrary bytes from the server
- * (a pipe stands in for the socket), then smtp_has_extension on every
- * reply it accepts.  Invariants: a reply is NUL-free up to its end, its
+ * (a pipe stands in for the socket), then smtp_has_extension and
+ * smtp_ehlo_parse (the EHLO keywords and SIZE's limit) on every reply it
+ * accepts.  Invariants: a reply is NUL-free up to its end, its
  * code is 200..599, and it never exceeds SMTP_MAX_REPLY. */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct smtp s;
+	struct smtp_ehlo e;
 	int p[2], code, n;
 
 	if (size > FUZZ_MAX_INPUT || pipe(p) == -1)
@@ -36,6 +38,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)smtp_has_extension(&s, "STARTTLS");
 		(void)smtp_has_extension(&s, "SIZE");
+		smtp_ehlo_parse(&s, &e);
+		if (e.size_max != 0 && !e.size)
+			abort();
 	}
 	close(p[0]);
 	return 0;
