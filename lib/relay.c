@@ -102,6 +102,26 @@ why_set(struct why *w, int errnum, const char *fmt, ...)
 	w->errnum = errnum;
 }
 
+/* Put a prefix before w's reason: "proxy 192.0.2.1:1080: " + it. */
+static void
+why_prefix(struct why *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+why_prefix(struct why *w, const char *fmt, ...)
+{
+	char reason[sizeof(w->text)];
+	size_t n;
+	va_list ap;
+
+	snprintf(reason, sizeof(reason), "%s", w->text);
+	va_start(ap, fmt);
+	vsnprintf(w->text, sizeof(w->text), fmt, ap);
+	va_end(ap);
+	n = strlen(w->text);
+	snprintf(w->text + n, sizeof(w->text) - n, "%s", reason);
+}
+
 /* ---- events ---- */
 
 static void
@@ -192,11 +212,7 @@ direct_open(const struct ctx *x, const char *host, const struct target *t,
 	}
 	if ((fd = tcp_open((const struct sockaddr *)&t->sa, t->salen,
 	    (unsigned)clock_left_ms(deadline), w)) == -1) {
-		char err[sizeof(w->text)];
-
-		snprintf(err, sizeof(err), "%s", w->text);
-		why_set(w, w->errnum, "%s [%s]:%u: %s", host, t->text,
-		    t->port, err);
+		why_prefix(w, "%s [%s]:%u: ", host, t->text, t->port);
 		(void)event(x, "tcp:close", "", p, NULL, 0);
 	}
 	return fd;
@@ -214,6 +230,15 @@ quick_ack(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* Each step with a proxy gets its tmo, within the set's deadline. */
+static long long
+step_deadline(const struct socks5_proxy *px, long long deadline)
+{
+	long long step = clock_ms() + (long long)px->tmo * 1000;
+
+	return step < deadline ? step : deadline;
+}
+
 /* One proxy: the fd of a stream to t through it, or -1 with w set. */
 static int
 proxy_try(struct ctx *x, size_t i, const struct target *t,
@@ -224,7 +249,6 @@ proxy_try(struct ctx *x, size_t i, const struct target *t,
 	struct socks5_result r;
 	struct relay_path pp = *p;
 	char ptext[INET6_ADDRSTRLEN + 8];
-	long long step;
 	int fd;
 
 	socks5_proxy_text(px, ptext, sizeof(ptext));
@@ -243,24 +267,17 @@ proxy_try(struct ctx *x, size_t i, const struct target *t,
 		say(x, "%s", w->text);
 		return -1;
 	}
-	step = clock_ms() + (long long)px->tmo * 1000;
-	if (step > deadline)
-		step = deadline;
 	if ((fd = tcp_open((const struct sockaddr *)&px->sa, px->salen,
-	    (unsigned)clock_left_ms(step), w)) == -1) {
-		char err[sizeof(w->text)];
-
-		snprintf(err, sizeof(err), "%s", w->text);
+	    (unsigned)clock_left_ms(step_deadline(px, deadline)), w)) ==
+	    -1) {
 		x->dead[i] = 1;
-		why_set(w, w->errnum, "proxy %s: %s", ptext, err);
+		why_prefix(w, "proxy %s: ", ptext);
 		say(x, "%s", w->text);
 		(void)event(x, "tcp:close", "", &pp, NULL, 0);
 		return -1;
 	}
-	step = clock_ms() + (long long)px->tmo * 1000;
-	if (step > deadline)
-		step = deadline;
-	if (socks5_handshake(fd, px, &st, step, &r) == -1) {
+	if (socks5_handshake(fd, px, &st, step_deadline(px, deadline),
+	    &r) == -1) {
 		if (r.fail == SOCKS5_EREPLY)
 			why_set(w, 0, "proxy %s: CONNECT to %s port %u "
 			    "refused: %s (reply %d)", ptext, t->name ?
@@ -316,12 +333,10 @@ open_stream(struct ctx *x, const char *host, const struct target *t,
 	/* Each proxy's failure is logged already: the host's reason says
 	 * that none got through. */
 	if (tried > 0) {
-		char last[sizeof(w->text)];
-
-		snprintf(last, sizeof(last), "%s", w->text);
-		why_set(w, w->errnum, "%s [%s]:%u: no proxy got through "
-		    "(last: %s)", host, t->name ? t->name : t->text, t->port,
-		    last);
+		why_prefix(w, "%s [%s]:%u: no proxy got through (last: ", host,
+		    t->name ? t->name : t->text, t->port);
+		snprintf(w->text + strlen(w->text), sizeof(w->text) -
+		    strlen(w->text), ")");
 	}
 	return -1;
 }
@@ -638,23 +653,40 @@ precheck(struct session *ss, struct group *g, int *utf8)
 	return 0;
 }
 
-/* Send MAIL and the RCPTs (and DATA when pipelining), one write when
- * pipelining.  The recipients that get a RCPT are in sent[]. */
-static int
-send_envelope(struct session *ss, struct group *g, int utf8, int prdr,
-    struct relay_rcpt **sent, size_t *nsent, struct why *w)
+/* The envelope's commands, each line with its CRLF, built once: written
+ * in one go when pipelining (RFC 2920), else one at a time.  Line 0 is
+ * MAIL, lines 1..nrcpt the RCPTs of rcpt[], the last DATA. */
+struct envelope {
+	struct out_buf b;
+	size_t start[RELAY_MAX_RCPTS + 3];
+	size_t n;
+	struct relay_rcpt *rcpt[RELAY_MAX_RCPTS];
+	size_t nrcpt;
+};
+
+static void
+env_line(struct envelope *v, const char *line)
 {
-	struct out_buf b = { 0 };
+	v->start[v->n++] = v->b.len;
+	out_buf_str(&v->b, line);
+	out_buf_add(&v->b, "\r\n", 2);
+	v->start[v->n] = v->b.len;
+}
+
+/* MAIL, a RCPT for each open recipient (one whose address cannot be
+ * sent fails here) and DATA into v.  0, or -1 with w. */
+static int
+build_envelope(struct session *ss, struct group *g, int utf8, int prdr,
+    struct envelope *v, struct why *w)
+{
 	char line[SMTP_MAX_LINE + 1];
 	size_t i;
-	int rc;
 
-	*nsent = 0;
 	if (mail_line(ss, utf8, prdr, line, sizeof(line)) == -1) {
 		why_set(w, 0, "sender address does not fit in MAIL");
 		return -1;
 	}
-	out_buf_printf(&b, "%s\r\n", line);
+	env_line(v, line);
 	for (i = 0; i < g->n; i++) {
 		char *to;
 
@@ -668,39 +700,28 @@ send_envelope(struct session *ss, struct group *g, int utf8, int prdr,
 			free(to);
 			continue;
 		}
-		out_buf_printf(&b, "RCPT TO:<%s>\r\n", to);
+		snprintf(line, sizeof(line), "RCPT TO:<%s>", to);
 		free(to);
-		sent[(*nsent)++] = g->r[i];
+		env_line(v, line);
+		v->rcpt[v->nrcpt++] = g->r[i];
 	}
-	if (ss->e.pipelining && *nsent > 0)
-		out_buf_str(&b, "DATA\r\n");
-	if (b.oom) {
-		out_buf_free(&b);
+	env_line(v, "DATA");
+	if (v->b.oom) {
 		why_set(w, ENOMEM, "out of memory");
 		return -1;
 	}
-	if (*nsent == 0)
-		rc = 1;
-	else if (ss->e.pipelining)
-		rc = smtp_write(&ss->s, b.p, b.len);
-	else
-		rc = 0;
-	if (!ss->e.pipelining && *nsent > 0)
-		rc = 0;
-	out_buf_free(&b);
-	if (rc == -1)
-		why_reply(w, ss, "MAIL");
-	return rc;
+	return 0;
 }
 
-/* The reply to the next command: read it (pipelining) or send and read
- * it.  The code, or -1. */
+/* The reply to line k of the envelope: already sent (pipelining), or
+ * sent now.  The code, or -1. */
 static int
-reply_to(struct session *ss, const char *cmd)
+reply_to(struct session *ss, const struct envelope *v, size_t k)
 {
-	if (ss->e.pipelining)
-		return smtp_read_reply(&ss->s);
-	return smtp_command(&ss->s, cmd);
+	if (!ss->e.pipelining && smtp_write(&ss->s, v->b.p + v->start[k],
+	    v->start[k + 1] - v->start[k]) == -1)
+		return -1;
+	return smtp_read_reply(&ss->s);
 }
 
 static void
@@ -742,73 +763,92 @@ data_replies(struct session *ss, struct relay_rcpt **acc, size_t nacc,
 	return 0;
 }
 
+/* MAIL, RCPT and DATA, each reply read in order.  1 to go on to the
+ * data with the accepted recipients in acc[], 0 when the recipients are
+ * settled, -1 with w when the host failed. */
+static int
+envelope_replies(struct session *ss, struct group *g,
+    const struct envelope *v, struct relay_rcpt **acc, size_t *nacc,
+    struct why *w)
+{
+	size_t i;
+	int code;
+
+	*nacc = 0;
+	if ((code = reply_to(ss, v, 0)) / 100 != 2) {
+		why_reply(w, ss, "MAIL");
+		if (code / 100 != 5)
+			return -1;
+		settle_pending(g, RELAY_FAILED, code, ss->s.reply, &ss->path);
+		return 0;
+	}
+	for (i = 0; i < v->nrcpt; i++) {
+		if ((code = reply_to(ss, v, i + 1)) == -1) {
+			why_reply(w, ss, "RCPT");
+			return -1;
+		}
+		if (code / 100 == 2)
+			acc[(*nacc)++] = v->rcpt[i];
+		else
+			settle(v->rcpt[i], status_of(code), code, ss->s.reply,
+			    &ss->path, ss->cipher);
+	}
+	if (*nacc == 0 && !ss->e.pipelining)
+		return 0;
+	code = reply_to(ss, v, v->nrcpt + 1);
+	if (*nacc == 0) {
+		/* A pipelining server that said 354 anyway gets an empty
+		 * message (RFC 2920 3.1). */
+		if (code == 354 && smtp_write(&ss->s, ".\r\n", 3) == 0)
+			(void)smtp_read_reply(&ss->s);
+		return 0;
+	}
+	if (code == 354)
+		return 1;
+	why_reply(w, ss, "DATA");
+	if (code / 100 != 5)
+		return -1;
+	for (i = 0; i < *nacc; i++)
+		settle(acc[i], RELAY_FAILED, code, ss->s.reply, &ss->path,
+		    ss->cipher);
+	return 0;
+}
+
 /* One transaction for the open recipients of g.  0 when they are all
  * settled here, -1 with w when the host failed (the rest go on). */
 static int
 transaction(struct session *ss, struct group *g, struct why *w)
 {
-	struct relay_rcpt *sent[RELAY_MAX_RCPTS], *acc[RELAY_MAX_RCPTS];
-	char line[SMTP_MAX_LINE + 1];
-	size_t nsent, nacc = 0, i;
-	int utf8, prdr, code, rc;
+	struct relay_rcpt *acc[RELAY_MAX_RCPTS];
+	struct envelope *v;
+	size_t nacc;
+	int utf8, prdr, rc;
 
 	if (precheck(ss, g, &utf8) == -1)
 		return 0;
 	prdr = ss->x->o->try_prdr && ss->e.prdr && pending(g) > 1;
-	if ((rc = send_envelope(ss, g, utf8, prdr, sent, &nsent, w)) != 0)
-		return rc == 1 ? 0 : -1;
-	(void)mail_line(ss, utf8, prdr, line, sizeof(line));
-	code = reply_to(ss, line);
-	if (code / 100 != 2) {
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		why_set(w, ENOMEM, "out of memory");
+		return -1;
+	}
+	if (build_envelope(ss, g, utf8, prdr, v, w) == -1)
+		rc = -1;
+	else if (v->nrcpt == 0)
+		rc = 0;		/* every address failed before RCPT */
+	else if (ss->e.pipelining &&
+	    smtp_write(&ss->s, v->b.p, v->b.len) == -1) {
 		why_reply(w, ss, "MAIL");
-		if (code / 100 == 5) {
-			settle_pending(g, RELAY_FAILED, code, ss->s.reply,
-			    &ss->path);
-			return 0;
-		}
-		return -1;
+		rc = -1;
+	} else if ((rc = envelope_replies(ss, g, v, acc, &nacc, w)) == 1) {
+		if (smtp_send_data(&ss->s, ss->x->msg, ss->x->len) == -1) {
+			why_reply(w, ss, "data");
+			rc = -1;
+		} else
+			rc = data_replies(ss, acc, nacc, prdr, w);
 	}
-	for (i = 0; i < nsent; i++) {
-		char *to = envelope_addr(sent[i]->addr, utf8);
-
-		snprintf(line, sizeof(line), "RCPT TO:<%s>", to ? to : "");
-		free(to);
-		if ((code = reply_to(ss, line)) == -1) {
-			why_reply(w, ss, "RCPT");
-			return -1;
-		}
-		if (code / 100 == 2)
-			acc[nacc++] = sent[i];
-		else
-			settle(sent[i], status_of(code), code, ss->s.reply,
-			    &ss->path, ss->cipher);
-	}
-	if (nacc == 0 && !ss->e.pipelining)
-		return 0;
-	code = reply_to(ss, "DATA");
-	if (nacc == 0) {
-		/* A pipelining server that said 354 anyway gets an empty
-		 * message (RFC 2920 3.1). */
-		if (code == 354)
-			(void)smtp_write(&ss->s, ".\r\n", 3),
-			    (void)smtp_read_reply(&ss->s);
-		return 0;
-	}
-	if (code != 354) {
-		why_reply(w, ss, "DATA");
-		if (code / 100 == 5) {
-			for (i = 0; i < nacc; i++)
-				settle(acc[i], RELAY_FAILED, code,
-				    ss->s.reply, &ss->path, ss->cipher);
-			return 0;
-		}
-		return -1;
-	}
-	if (smtp_send_data(&ss->s, ss->x->msg, ss->x->len) == -1) {
-		why_reply(w, ss, "data");
-		return -1;
-	}
-	return data_replies(ss, acc, nacc, prdr, w);
+	out_buf_free(&v->b);
+	free(v);
+	return rc;
 }
 
 static void settle_path(struct group *g, const struct relay_path *p);
